@@ -1,0 +1,43 @@
+# casesvc: `make run` serves it, `make test` proves it. Both set themselves up.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha1sum | cut -c1-12)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: help setup run test lint format lock clean
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+		-c requirements.lock -e '.[dev]'
+	@rm -f $(VENV)/.installed-*; touch $@
+
+setup: $(STAMP)  ## Create .venv and install the pinned dependencies
+
+run: setup  ## Migrate the embedded SQLite database and serve on http://127.0.0.1:8000
+	$(BIN)/casesvc db upgrade
+	$(BIN)/casesvc serve --host $(HOST) --port $(PORT)
+
+lint: setup  ## ruff (lint, import order, format check) and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy casesvc cli.py
+
+format: setup  ## Fix import order and formatting
+	$(BIN)/ruff check --fix --select I .
+	$(BIN)/ruff format .
+
+test: setup lint  ## Lint, then run the whole test suite
+	$(BIN)/pytest
+
+lock: setup  ## Re-pin every dependency into requirements.lock
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
+
+clean:  ## Remove the virtualenv and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,81 @@
+"""casesvc: prior-authorization cases whose review lifecycle comes from the clock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import swagger_ui_bundle
+from flask import Flask, send_from_directory
+
+from casesvc import db
+from casesvc.clock import Clock, SystemClock
+from casesvc.config import Config
+from casesvc.determinations import Catalog
+from casesvc.errors import Api
+from casesvc.lifecycle import Lifecycle
+from casesvc.service import CaseService
+
+__all__ = ["build_service", "create_app"]
+
+API_INFO = {
+    "description": (
+        "Prior-authorization cases. `POST /cases` starts a case; it then moves from "
+        "`submitted` to `processing` (10 s) to `complete` (30 s), which `GET /cases/{case_id}` "
+        "shows. Every error answers with the `ApiError` body."
+    ),
+}
+
+
+def build_service(config: Config, clock: Clock | None = None) -> CaseService:
+    """The case service for ``config``: what both the API and the CLI run on."""
+    database = db.open_database(config.database_url)
+    db.bind(database)
+    if config.auto_upgrade:
+        db.upgrade(database, config.migrations_dir)
+    db.check_schema(database, config.migrations_dir)
+    return CaseService(
+        database=database,
+        clock=clock or SystemClock(),
+        lifecycle=Lifecycle.from_seconds(config.processing_after, config.complete_after),
+        catalog=Catalog.load(config.assets_dir),
+        secret_key=config.secret_key,
+    )
+
+
+def create_app(config: Config | None = None, *, clock: Clock | None = None) -> Flask:
+    """The Flask application. Without ``config``, it is read from the environment."""
+    config = config or Config.from_env()
+    app = Flask(__name__)
+    app.config.update(
+        TESTING=config.testing,
+        API_TITLE="casesvc",
+        API_VERSION="1.0.0",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        OPENAPI_SWAGGER_UI_URL="/docs/static/",
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    service = build_service(config, clock)
+    app.extensions["casesvc.service"] = service
+    app.extensions["casesvc.config"] = config
+
+    @app.before_request
+    def _connect() -> None:
+        service.database.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def _close(_exc: BaseException | None) -> None:
+        if not service.database.is_closed():
+            service.database.close()
+
+    @app.get("/docs/static/<path:filename>")
+    def swagger_ui_static(filename: str) -> Any:
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)
+
+    from casesvc.api.cases import blp as cases_blp
+
+    api = Api(app, spec_kwargs={"info": API_INFO})
+    api.register_blueprint(cases_blp)
+    return app

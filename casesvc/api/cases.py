@@ -1,0 +1,147 @@
+"""``/cases``: create a case, read one, list them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app, request, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+
+from casesvc.schemas import (
+    ApiErrorSchema,
+    CaseListQuerySchema,
+    CasePageSchema,
+    CaseSchema,
+)
+from casesvc.service import CaseNotFound, CaseService, CaseView, InvalidPageToken
+
+blp = Blueprint(
+    "cases",
+    __name__,
+    url_prefix="/cases",
+    description="Prior-authorization cases and their review lifecycle.",
+)
+
+RETRY_AFTER = {
+    "description": "Seconds until the case's status next changes (absent once complete).",
+    "schema": {"type": "integer", "minimum": 1},
+}
+CACHE_CONTROL = {
+    "description": "Always `no-store`: cases hold clinical data.",
+    "schema": {"type": "string"},
+}
+ETAG = {"description": "Entity tag of this representation.", "schema": {"type": "string"}}
+LOCATION = {"description": "The new case's URL.", "schema": {"type": "string"}}
+
+
+def service() -> CaseService:
+    return current_app.extensions["casesvc.service"]
+
+
+def case_headers(view: CaseView) -> dict[str, str]:
+    headers = {"Cache-Control": "no-store", "ETag": f'"{view.etag}"'}
+    if view.retry_after is not None:
+        headers["Retry-After"] = str(view.retry_after)
+    return headers
+
+
+@blp.route("")
+class Cases(MethodView):
+    @blp.doc(operationId="createCase")
+    @blp.response(
+        201,
+        CaseSchema,
+        description="The case was created and committed.",
+        headers={
+            "Location": LOCATION,
+            "Retry-After": RETRY_AFTER,
+            "Cache-Control": CACHE_CONTROL,
+            "ETag": ETAG,
+        },
+    )
+    def post(self) -> Any:
+        """Create a case
+
+        Starts a new case in `submitted`. It takes no body. The answer carries the new
+        `case_id`; poll `GET /cases/{case_id}`, waiting as long as `Retry-After` says.
+        """
+        view = service().create()
+        headers = case_headers(view)
+        headers["Location"] = url_for("cases.Case", case_id=view.case_id)
+        return view.document(), 201, headers
+
+    @blp.doc(operationId="listCases")
+    @blp.arguments(CaseListQuerySchema, location="query", as_kwargs=True)
+    @blp.response(
+        200,
+        CasePageSchema,
+        description="A page of cases, newest first.",
+        headers={"Cache-Control": CACHE_CONTROL},
+    )
+    @blp.alt_response(400, schema=ApiErrorSchema, description="Invalid page_token.")
+    def get(
+        self, page_size: int, view: str, page_token: str | None = None, status: Any = None
+    ) -> Any:
+        """List cases
+
+        Newest first, with keyset pagination: pass `next_page_token` back as `page_token`
+        to get the next page. `status` filters on each case's current status. The basic
+        view leaves `steps` out; `view=full` includes them.
+        """
+        try:
+            page = service().list(page_size=page_size, page_token=page_token, status=status)
+        except InvalidPageToken as exc:
+            abort(400, message=str(exc), errors={"query": {"page_token": [str(exc)]}})
+        full = view == "full"
+        return (
+            {
+                "cases": [v.document(full=full) for v in page.cases],
+                "next_page_token": page.next_page_token,
+            },
+            200,
+            {"Cache-Control": "no-store"},
+        )
+
+
+@blp.route("/<case_id>")
+class Case(MethodView):
+    @blp.doc(
+        operationId="getCase",
+        parameters=[
+            {
+                "name": "If-None-Match",
+                "in": "header",
+                "required": False,
+                "description": "An ETag from an earlier answer; 304 if the case is unchanged.",
+                "schema": {"type": "string"},
+            }
+        ],
+    )
+    @blp.response(
+        200,
+        CaseSchema,
+        description="The case as it stands now.",
+        headers={"Retry-After": RETRY_AFTER, "Cache-Control": CACHE_CONTROL, "ETag": ETAG},
+    )
+    @blp.alt_response(
+        304,
+        description="Not modified since the ETag given in If-None-Match.",
+        headers={"Retry-After": RETRY_AFTER, "Cache-Control": CACHE_CONTROL, "ETag": ETAG},
+    )
+    @blp.alt_response(404, schema=ApiErrorSchema, description="No case has this id.")
+    def get(self, case_id: str) -> Any:
+        """Get a case
+
+        The case at this instant: `submitted`, then `processing` (with a summary), then
+        `complete` (with the full determination). Until complete, `Retry-After` says when
+        to look again; send the `ETag` back in `If-None-Match` to get a cheap 304.
+        """
+        try:
+            view = service().get(case_id)
+        except CaseNotFound:
+            abort(404, message="No case has this id.")
+        headers = case_headers(view)
+        if request.if_none_match.contains(view.etag):
+            return Response(status=304, headers=headers)
+        return view.document(), 200, headers

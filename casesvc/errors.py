@@ -1,0 +1,34 @@
+"""One error format for every 4xx and 5xx: flask-smorest's ``{code, status, message, errors}``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import flask_smorest
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from casesvc.schemas import ApiErrorSchema
+
+log = logging.getLogger(__name__)
+
+
+class Api(flask_smorest.Api):
+    """flask-smorest's Api, with error answers that keep their headers and always say why."""
+
+    ERROR_SCHEMA = ApiErrorSchema
+
+    def handle_http_exception(self, error: HTTPException) -> Any:
+        payload, code, headers = super().handle_http_exception(error)
+        if isinstance(error, InternalServerError):
+            original = error.original_exception
+            if original is not None:
+                log.error("unhandled error", exc_info=original)
+            payload["message"] = "The server hit an error it did not expect."
+        elif "message" not in payload and error.description:
+            payload["message"] = error.description
+        # Keep the exception's own headers (Allow on 405, WWW-Authenticate on 401, …),
+        # which the stock handler drops, but not the HTML Content-Type.
+        merged = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+        merged.update(headers or {})
+        return payload, code, merged

@@ -1,0 +1,27 @@
+"""Peewee models. The schema itself is built by the numbered files in ``migrations/``."""
+
+from __future__ import annotations
+
+import peewee
+
+from casesvc.db import UTCDateTimeField, database_proxy
+
+
+class Case(peewee.Model):
+    """One prior-authorization case.
+
+    ``created_at`` is when the case was created, forever. ``timeline_started_at`` is
+    when its simulated review began; fast-forwarding a case moves only that.
+    ``status`` is the last status the service saw, written forward only.
+    """
+
+    id = peewee.CharField(primary_key=True, max_length=64)
+    created_at = UTCDateTimeField()
+    timeline_started_at = UTCDateTimeField(index=True)
+    status = peewee.CharField(max_length=16, default="submitted")
+    determination = peewee.CharField(max_length=64)
+
+    class Meta:
+        database = database_proxy
+        table_name = "cases"
+        indexes = ((("created_at", "id"), False),)

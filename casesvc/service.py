@@ -1,0 +1,240 @@
+"""The case service: every rule about cases lives here, behind a plain Python API.
+
+It knows nothing of Flask or Click. Both adapters (the HTTP API and the CLI) call it.
+"""
+
+from __future__ import annotations
+
+import builtins
+import dataclasses
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import itsdangerous
+import peewee
+
+from casesvc.clock import Clock
+from casesvc.determinations import Catalog, Determination
+from casesvc.lifecycle import Lifecycle, Status
+from casesvc.models import Case
+
+CASE_ID_PREFIX = "case_"
+CASE_ID_BYTES = 12  # 96 bits from the OS CSPRNG
+CASE_ID_LENGTH = len(CASE_ID_PREFIX) + 2 * CASE_ID_BYTES
+MAX_ID_ATTEMPTS = 5
+
+
+def new_case_id() -> str:
+    return CASE_ID_PREFIX + secrets.token_hex(CASE_ID_BYTES)
+
+
+def looks_like_case_id(value: str) -> bool:
+    """Cheap shape check, so that junk ids never reach the database."""
+    return (
+        len(value) == CASE_ID_LENGTH
+        and value.startswith(CASE_ID_PREFIX)
+        and all(c in "0123456789abcdef" for c in value[len(CASE_ID_PREFIX) :])
+    )
+
+
+class CaseNotFound(LookupError):
+    """No case has this id."""
+
+
+class InvalidPageToken(ValueError):
+    """A page token that this service did not issue for this query."""
+
+
+@dataclasses.dataclass(frozen=True)
+class CaseView:
+    """A case as seen at one instant: its stored facts plus the status they imply."""
+
+    case_id: str
+    created_at: dt.datetime
+    timeline_started_at: dt.datetime
+    status: Status
+    determination: Determination
+    age: dt.timedelta
+    retry_after: int | None
+    etag: str
+
+    def document(self, *, full: bool = True) -> dict[str, Any]:
+        """The case representation (keys in the reference order), ready for a schema dump."""
+        complete = self.status is Status.COMPLETE
+        d = self.determination
+        doc: dict[str, Any] = {
+            "case_id": self.case_id,
+            "status": self.status,
+            "procedure_name": d.procedure_name,
+            "cpt_codes": list(d.cpt_codes),
+            "summary": None if self.status is Status.SUBMITTED else d.summary,
+            "is_met": d.is_met if complete else False,
+            "is_complete": complete,
+            "steps": list(d.steps) if complete else [],
+            "created_at": self.created_at,
+        }
+        if not full:
+            del doc["steps"]
+        return doc
+
+
+@dataclasses.dataclass(frozen=True)
+class Page:
+    cases: builtins.list[CaseView]
+    next_page_token: str | None
+
+
+class CaseService:
+    def __init__(
+        self,
+        *,
+        database: peewee.Database,
+        clock: Clock,
+        lifecycle: Lifecycle,
+        catalog: Catalog,
+        secret_key: str,
+        id_factory: Callable[[], str] = new_case_id,
+    ) -> None:
+        self.database = database
+        self.clock = clock
+        self.lifecycle = lifecycle
+        self.catalog = catalog
+        self._new_id = id_factory
+        self._tokens = itsdangerous.URLSafeSerializer(secret_key, salt="casesvc.page-token")
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def get(self, case_id: str) -> CaseView:
+        if not looks_like_case_id(case_id):
+            raise CaseNotFound(case_id)
+        row = Case.get_or_none(Case.id == case_id)
+        if row is None:
+            raise CaseNotFound(case_id)
+        return self._resolve([row], self.clock.now())[0]
+
+    def list(
+        self,
+        *,
+        page_size: int = 50,
+        page_token: str | None = None,
+        status: Status | None = None,
+    ) -> Page:
+        """Cases newest first, ``page_size`` at a time, optionally of one current status."""
+        now = self.clock.now()
+        query = Case.select().order_by(Case.created_at.desc(), Case.id.desc())
+        if status is not None:
+            query = query.where(self._status_is(status, now))
+        if page_token:
+            created_at, case_id = self._decode_token(page_token, status)
+            position = peewee.Tuple(Case.created_at, Case.id)
+            query = query.where(
+                position < peewee.Tuple(Case.created_at.db_value(created_at), case_id)
+            )
+        rows = list(query.limit(page_size + 1))
+        more = len(rows) > page_size
+        views = self._resolve(rows[:page_size], now)
+        token = self._encode_token(views[-1], status) if more else None
+        return Page(views, token)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def create(self) -> CaseView:
+        """Create a case; the row is committed when this returns."""
+        now = self.clock.now()
+        for _ in range(MAX_ID_ATTEMPTS):
+            case_id = self._new_id()
+            determination = self.catalog.pick(case_id)
+            try:
+                with self.database.atomic():
+                    Case.insert(
+                        id=case_id,
+                        created_at=now,
+                        timeline_started_at=now,
+                        status=Status.SUBMITTED.value,
+                        determination=determination.key,
+                    ).execute()
+            except peewee.IntegrityError:
+                continue  # a 96-bit collision: astronomically unlikely, but never fatal
+            row = Case(
+                id=case_id,
+                created_at=now,
+                timeline_started_at=now,
+                status=Status.SUBMITTED.value,
+                determination=determination.key,
+            )
+            return self._resolve([row], now)[0]
+        raise RuntimeError(f"could not allocate a unique case id in {MAX_ID_ATTEMPTS} attempts")
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _resolve(self, rows: Iterable[Case], now: dt.datetime) -> builtins.list[CaseView]:
+        """Derive each row's status at ``now`` and write any status that moved on."""
+        views: builtins.list[CaseView] = []
+        moved: dict[Status, builtins.list[str]] = {}
+        for row in rows:
+            stored = Status(row.status)
+            age = now - row.timeline_started_at
+            # The stored status is a floor: a clock stepping back never undoes a stage.
+            status = self.lifecycle.status_at(age).later_of(stored)
+            if status is not stored:
+                moved.setdefault(status, []).append(row.id)
+            views.append(self._view(row, status, age))
+        for status, ids in moved.items():
+            self._write_forward(status, ids)
+        return views
+
+    def _view(self, row: Case, status: Status, age: dt.timedelta) -> CaseView:
+        etag = hashlib.sha256(
+            f"{row.id}:{status.value}:{row.determination}:{self.catalog.digest}".encode()
+        ).hexdigest()[:32]
+        return CaseView(
+            case_id=row.id,
+            created_at=row.created_at,
+            timeline_started_at=row.timeline_started_at,
+            status=status,
+            determination=self.catalog[row.determination],
+            age=age,
+            retry_after=self.lifecycle.seconds_to_next(status, age),
+            etag=etag,
+        )
+
+    def _write_forward(self, status: Status, ids: builtins.list[str]) -> None:
+        """Persist a status that moved on: forward only, idempotent, no-op if already there."""
+        earlier = [s.value for s in status.earlier()]
+        (
+            Case.update(status=status.value)
+            .where(Case.id.in_(ids), Case.status.in_(earlier))
+            .execute()
+        )
+
+    def _status_is(self, status: Status, now: dt.datetime) -> peewee.Expression:
+        """SQL for "the current status is ``status``", matching ``_resolve`` exactly."""
+        started, stored = Case.timeline_started_at, Case.status
+        processing_edge = now - self.lifecycle.processing_after
+        complete_edge = now - self.lifecycle.complete_after
+        if status is Status.COMPLETE:
+            return (started <= complete_edge) | (stored == Status.COMPLETE.value)
+        if status is Status.PROCESSING:
+            return (
+                (started <= processing_edge)
+                & (started > complete_edge)
+                & (stored != Status.COMPLETE.value)
+            ) | ((started > processing_edge) & (stored == Status.PROCESSING.value))
+        return (started > processing_edge) & (stored == Status.SUBMITTED.value)
+
+    def _encode_token(self, last: CaseView, status: Status | None) -> str:
+        payload = [last.created_at.isoformat(), last.case_id, status.value if status else ""]
+        return self._tokens.dumps(payload)
+
+    def _decode_token(self, token: str, status: Status | None) -> tuple[dt.datetime, str]:
+        try:
+            created_at, case_id, for_status = self._tokens.loads(token)
+            instant = dt.datetime.fromisoformat(created_at)
+        except (itsdangerous.BadData, ValueError, TypeError) as exc:
+            raise InvalidPageToken("page_token is not valid") from exc
+        if for_status != (status.value if status else "") or instant.tzinfo is None:
+            raise InvalidPageToken("page_token belongs to a different query")
+        return instant, str(case_id)

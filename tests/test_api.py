@@ -1,0 +1,262 @@
+import datetime as dt
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from freezegun.api import FrozenDateTimeFactory
+
+from casesvc.models import Case
+from casesvc.service import new_case_id
+
+
+def create(client: FlaskClient) -> str:
+    return str(client.post("/cases").json["case_id"])
+
+
+def assert_json_error(response, status: int) -> dict:  # type: ignore[no-untyped-def]
+    body = response.get_json()
+    assert (status, "application/json") == (response.status_code, response.mimetype)
+    assert status == body["code"]
+    assert {"code", "status", "message"} <= set(body)
+    return body
+
+
+def test_post_creates_and_answers_at_once(client: FlaskClient) -> None:
+    """POST with no body answers 201, the case and its Location, and the row is committed."""
+    response = client.post("/cases")
+    body = response.json
+
+    assert 201 == response.status_code
+    assert f"/cases/{body['case_id']}" == response.headers["Location"]
+    assert "submitted" == body["status"]
+    assert 1 == Case.select().where(Case.id == body["case_id"]).count()
+    assert body == client.get(response.headers["Location"]).json
+
+
+def test_case_keys_are_in_reference_order(client: FlaskClient) -> None:
+    """Keys come in the reference files' order, then created_at."""
+    response = client.post("/cases")
+
+    assert [
+        "case_id",
+        "status",
+        "procedure_name",
+        "cpt_codes",
+        "summary",
+        "is_met",
+        "is_complete",
+        "steps",
+        "created_at",
+    ] == list(response.json)
+    assert '{"case_id":' == response.get_data(as_text=True)[:11]
+
+
+def test_created_at_is_rfc3339_utc(client: FlaskClient) -> None:
+    """created_at is the creation instant with microseconds and a +00:00 offset."""
+    assert "2026-03-01T12:00:00.000000+00:00" == client.post("/cases").json["created_at"]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "status", "retry_after"),
+    [
+        (0, "submitted", "10"),
+        (9.999, "submitted", "1"),
+        (10, "processing", "20"),
+        (29.999, "processing", "1"),
+        (30, "complete", None),
+    ],
+)
+def test_get_at_boundaries(
+    client: FlaskClient,
+    frozen: FrozenDateTimeFactory,
+    seconds: float,
+    status: str,
+    retry_after: str | None,
+) -> None:
+    """GET at each boundary shows the right status and Retry-After."""
+    case_id = create(client)
+    frozen.tick(dt.timedelta(seconds=seconds))
+    response = client.get(f"/cases/{case_id}")
+
+    assert (200, status, retry_after) == (
+        response.status_code,
+        response.json["status"],
+        response.headers.get("Retry-After"),
+    )
+    assert "no-store" == response.headers["Cache-Control"]
+
+
+def test_stage_contents(client: FlaskClient, frozen: FrozenDateTimeFactory) -> None:
+    """Submitted has no summary or steps, processing a summary, complete everything."""
+    case_id = create(client)
+    submitted = client.get(f"/cases/{case_id}").json
+    frozen.tick(10)
+    processing = client.get(f"/cases/{case_id}").json
+    frozen.tick(20)
+    complete = client.get(f"/cases/{case_id}").json
+
+    assert (None, []) == (submitted["summary"], submitted["steps"])
+    assert processing["summary"] and [] == processing["steps"]
+    assert complete["summary"] == processing["summary"]
+    assert complete["steps"] and complete["is_complete"] is True
+    assert "logic" not in complete["steps"][0]
+    assert all("logic" in step for step in complete["steps"][1:])
+    assert submitted["procedure_name"] == complete["procedure_name"]
+    assert submitted["cpt_codes"] == complete["cpt_codes"]
+
+
+def test_etag_answers_304_with_its_headers(
+    client: FlaskClient, frozen: FrozenDateTimeFactory
+) -> None:
+    """A matching If-None-Match gets 304 with ETag and Retry-After; a new stage gets 200."""
+    case_id = create(client)
+    first = client.get(f"/cases/{case_id}")
+    etag = first.headers["ETag"]
+    not_modified = client.get(f"/cases/{case_id}", headers={"If-None-Match": etag})
+
+    assert (304, b"") == (not_modified.status_code, not_modified.data)
+    assert (etag, "10", "no-store") == (
+        not_modified.headers["ETag"],
+        not_modified.headers["Retry-After"],
+        not_modified.headers["Cache-Control"],
+    )
+
+    frozen.tick(10)
+    changed = client.get(f"/cases/{case_id}", headers={"If-None-Match": etag})
+    assert (200, "processing") == (changed.status_code, changed.json["status"])
+    assert etag != changed.headers["ETag"]
+
+
+def test_unknown_case_is_a_json_404(client: FlaskClient) -> None:
+    """An unknown id answers 404 in the JSON error format."""
+    body = assert_json_error(client.get(f"/cases/{new_case_id()}"), 404)
+    assert "No case has this id." == body["message"]
+
+
+def test_list_pages_newest_first(client: FlaskClient, frozen: FrozenDateTimeFactory) -> None:
+    """GET /cases pages through every case once, newest first, in the basic view."""
+    ids = []
+    for _ in range(7):
+        ids.append(create(client))
+        frozen.tick(1)
+    seen, url = [], "/cases?page_size=3"
+    while url:
+        body = client.get(url).json
+        assert {"cases", "next_page_token"} == set(body)
+        assert all("steps" not in case for case in body["cases"])
+        seen += [case["case_id"] for case in body["cases"]]
+        token = body["next_page_token"]
+        url = f"/cases?page_size=3&page_token={token}" if token else ""
+
+    assert list(reversed(ids)) == seen
+
+
+def test_list_full_view_and_status_filter(
+    client: FlaskClient, frozen: FrozenDateTimeFactory
+) -> None:
+    """view=full includes steps; status filters on the current status."""
+    old = create(client)
+    frozen.tick(31)
+    new = create(client)
+
+    complete = client.get("/cases?status=complete&view=full").json["cases"]
+    submitted = client.get("/cases?status=submitted").json["cases"]
+
+    assert [old] == [c["case_id"] for c in complete]
+    assert complete[0]["steps"]
+    assert [new] == [c["case_id"] for c in submitted]
+    assert [] == client.get("/cases?status=processing").json["cases"]
+
+
+def test_list_and_single_reads_agree(client: FlaskClient, frozen: FrozenDateTimeFactory) -> None:
+    """Every listed status equals what GET of that case says at the same instant."""
+    for _ in range(12):
+        create(client)
+        frozen.tick(3)
+    listed = client.get("/cases?page_size=500").json["cases"]
+
+    assert [c["status"] for c in listed] == [
+        client.get(f"/cases/{c['case_id']}").json["status"] for c in listed
+    ]
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ("page_size=0", 422),
+        ("page_size=501", 422),
+        ("page_size=-1", 422),
+        ("page_size=ten", 422),
+        ("status=done", 422),
+        ("view=everything", 422),
+        ("page_token=garbage", 400),
+        ("page_token=", 422),
+    ],
+)
+def test_bad_list_parameters_are_json_4xx(client: FlaskClient, query: str, status: int) -> None:
+    """Each bad list parameter gets a 4xx JSON error naming it."""
+    body = assert_json_error(client.get(f"/cases?{query}"), status)
+    assert query.split("=")[0] in body["errors"]["query"]
+
+
+def test_page_token_for_another_filter_is_refused(
+    client: FlaskClient, frozen: FrozenDateTimeFactory
+) -> None:
+    """A genuine token used with a different status filter is a 400, not a leak."""
+    for _ in range(3):
+        create(client)
+    token = client.get("/cases?page_size=1").json["next_page_token"]
+
+    assert_json_error(client.get(f"/cases?page_size=1&status=complete&page_token={token}"), 400)
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "status"),
+    [
+        ("get", "/nowhere", 404),
+        ("delete", "/cases", 405),
+        ("put", "/cases/case_0", 405),
+        ("get", "/cases/" + "x" * 2000, 404),
+    ],
+)
+def test_other_errors_are_json(client: FlaskClient, method: str, url: str, status: int) -> None:
+    """Unknown URLs and wrong methods answer in the JSON error format too."""
+    response = getattr(client, method)(url)
+    assert_json_error(response, status)
+    if status == 405:
+        assert "GET" in response.headers["Allow"] or "POST" in response.headers["Allow"]
+
+
+def test_unexpected_errors_are_json_500_without_details(app: Flask) -> None:
+    """A crash in a view answers a JSON 500 that leaks no traceback."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    app.extensions["casesvc.service"].get = lambda case_id: 1 / 0
+    client = app.test_client()
+    body = assert_json_error(client.get(f"/cases/{new_case_id()}"), 500)
+
+    assert "ZeroDivisionError" not in str(body)
+
+
+def test_openapi_names_operations_and_schemas(client: FlaskClient) -> None:
+    """The spec has the three operationIds and the named schemas."""
+    spec = client.get("/openapi.json").json
+    operations = {
+        op["operationId"]
+        for path in spec["paths"].values()
+        for method, op in path.items()
+        if method != "parameters"
+    }
+
+    assert {"createCase", "getCase", "listCases"} == operations
+    assert {"Case", "CaseListItem", "CasePage", "Step", "Evidence", "ApiError"} <= set(
+        spec["components"]["schemas"]
+    )
+
+
+def test_docs_work_offline(client: FlaskClient) -> None:
+    """The docs page loads Swagger UI from this server, not from a CDN."""
+    page = client.get("/docs").get_data(as_text=True)
+
+    assert "/docs/static/swagger-ui-bundle.js" in page
+    assert "cdn" not in page.lower()
+    assert 200 == client.get("/docs/static/swagger-ui-bundle.js").status_code

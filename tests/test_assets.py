@@ -1,0 +1,60 @@
+"""The project's own sample determinations."""
+
+import json
+import re
+
+import pytest
+
+from casesvc.config import ASSETS_DIR
+from casesvc.determinations import Catalog
+from tests.conftest import SHARED_ASSETS
+
+FILES = sorted(ASSETS_DIR.glob("*.json"))
+
+
+def test_there_are_met_and_not_met_samples() -> None:
+    """At least two samples ship, one met and one not met."""
+    catalog = Catalog.load(ASSETS_DIR)
+
+    assert len(catalog) >= 2
+    assert {True, False} == {catalog[k].is_met for k in catalog.keys}
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_samples_are_rich(path) -> None:  # type: ignore[no-untyped-def]
+    """Each sample is 15-25 KB, with several steps and many evidence items."""
+    data = json.loads(path.read_text())
+    size = len(json.dumps(data, indent=4, ensure_ascii=False).encode())
+
+    assert 15_000 <= size <= 25_000
+    assert len(data["steps"]) >= 4
+    assert sum(len(s["evidence"]) for s in data["steps"]) >= 15
+    assert "logic" not in data["steps"][0]
+
+
+def strings(value: object) -> list[str]:
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
+def sentences(path) -> set[str]:  # type: ignore[no-untyped-def]
+    """Every sentence of 30+ characters in the file's string values."""
+    found = set()
+    for text in strings(json.loads(path.read_text())):
+        found |= {s.strip() for s in re.split(r"[.!?\n]", text) if len(s.strip()) >= 30}
+    return found
+
+
+@pytest.mark.skipif(not SHARED_ASSETS.is_dir(), reason="reference files not present")
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_samples_share_no_prose_with_the_reference(path) -> None:  # type: ignore[no-untyped-def]
+    """No sentence of the reference files appears in our samples."""
+    ours = sentences(path)
+    theirs: set[str] = set()
+    for ref in SHARED_ASSETS.glob("*.json"):
+        theirs |= sentences(ref)
+
+    assert set() == ours & theirs
