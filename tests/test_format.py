@@ -9,12 +9,12 @@ import pytest
 from flask.testing import FlaskClient
 from freezegun.api import FrozenDateTimeFactory
 
-from tests.conftest import SHARED_ASSETS
+from tests.conftest import REFERENCE_MISSING, SHARED_ASSETS
 
 CASE_SCHEMA = json.loads((Path(__file__).parent / "case.schema.json").read_text())
 STAGES = {"submitted": 0, "processing": 10, "complete": 30}
 needs_reference = pytest.mark.skipif(
-    not SHARED_ASSETS.is_dir(), reason="reference files (../shared/seed/assets) not present"
+    REFERENCE_MISSING, reason="reference files (../shared/seed/assets) not present"
 )
 
 
