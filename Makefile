@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha1s
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help setup run test lint format lock clean
+.PHONY: help setup run test test-sqlite test-postgres lint format lock clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -33,8 +33,17 @@ format: setup  ## Fix import order and formatting
 	$(BIN)/ruff check --fix --select I .
 	$(BIN)/ruff format .
 
-test: setup lint  ## Lint, then run the whole test suite
+test: setup lint  ## Lint, then the whole suite on SQLite and on a throwaway PostgreSQL
+	@echo "=== test suite on SQLite ==="
 	$(BIN)/pytest
+	@echo "=== test suite on PostgreSQL ==="
+	scripts/with-postgres $(BIN)/pytest -p no:cacheprovider
+
+test-sqlite: setup  ## The suite on SQLite only (no lint)
+	$(BIN)/pytest $(ARGS)
+
+test-postgres: setup  ## The suite on a throwaway PostgreSQL cluster only (no lint)
+	scripts/with-postgres $(BIN)/pytest -p no:cacheprovider $(ARGS)
 
 lock: setup  ## Re-pin every dependency into requirements.lock
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' > requirements.lock

@@ -11,6 +11,7 @@ from importlib.metadata import version
 from typing import Any, NoReturn
 
 import click
+import peewee
 
 from casesvc.config import Config, ConfigError
 from casesvc.db import DatabaseUnavailable, SchemaBehind
@@ -60,18 +61,41 @@ def main(ctx: click.Context, database_url: str | None) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="Worker processes (default: 2 per core, at most 8).",
+)
+@click.option(
+    "--threads", default=1, show_default=True, type=click.IntRange(1, 64), help="Per worker."
+)
+@click.option("--dev", is_flag=True, help="Flask's development server, reloading on changes.")
 @pass_state
-def serve(state: State, host: str, port: int) -> None:
-    """Serve the API and the web UI."""
-    from werkzeug.serving import run_simple
+def serve(
+    state: State, host: str, port: int, workers: int | None, threads: int, dev: bool
+) -> None:
+    """Serve the API and the web UI (gunicorn; --dev for Flask's reloader)."""
+    from casesvc import build_service, create_app
+    from casesvc.db import close_all
 
-    from casesvc import create_app
-
+    config = state.config
     try:
-        app = create_app(state.config)
-    except (SchemaBehind, DatabaseUnavailable) as exc:
+        # Check (or, on the embedded default, apply) migrations once, before any fork.
+        close_all(build_service(config).database)
+    except (SchemaBehind, DatabaseUnavailable, peewee.DatabaseError) as exc:
         fail(str(exc))
-    run_simple(host, port, app, threaded=True)
+    if dev:
+        create_app(config).run(host, port, use_reloader=True, threaded=True)
+        return
+    from casesvc.serving import default_workers, serve
+
+    serve(
+        lambda: create_app(config),
+        host=host,
+        port=port,
+        workers=workers or default_workers(),
+        threads=threads,
+    )
 
 
 @main.group()

@@ -11,7 +11,7 @@ from casesvc import db
 from casesvc.clock import Clock, SystemClock
 from casesvc.config import Config
 from casesvc.determinations import Catalog
-from casesvc.errors import Api
+from casesvc.errors import Api, register_database_errors
 from casesvc.lifecycle import Lifecycle
 from casesvc.service import CaseService
 
@@ -61,6 +61,7 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> F
     app.extensions["casesvc.service"] = service
     app.extensions["casesvc.config"] = config
 
+    # Each request borrows a pooled connection and gives it back when it ends.
     @app.before_request
     def _connect() -> None:
         service.database.connect(reuse_if_open=True)
@@ -78,4 +79,5 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> F
 
     api = Api(app, spec_kwargs={"info": API_INFO})
     api.register_blueprint(cases_blp)
+    register_database_errors(app, api)
     return app

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import weakref
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -58,19 +60,56 @@ class UTCDateTimeField(peewee.Field):
         return value.astimezone(dt.UTC)
 
 
+# Each process keeps a small pool: a request borrows a connection and gives it back, so
+# connections are opened lazily, reused, and a dead one is dropped and replaced.
+POOL_SIZE = 32
+POOL_WAIT_SECONDS = 10
+POSTGRES_STALE_SECONDS = 300
+
+
 def open_database(url: str) -> peewee.Database:
-    """A peewee database for ``url`` (``sqlite:///path`` or ``postgresql://…``)."""
+    """A pooled peewee database for ``url`` (``sqlite:///path`` or ``postgresql://…``)."""
     scheme = urlparse(url).scheme
+    pool: dict[str, Any] = {"max_connections": POOL_SIZE, "timeout": POOL_WAIT_SECONDS}
     if scheme == "sqlite":
         path = url[len("sqlite:///") :]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return connect(url, pragmas=SQLITE_PRAGMAS)
-    if scheme in ("postgres", "postgresql"):
-        return connect(url, prefer_psycopg3=True)
-    raise ValueError(
-        f"unsupported DATABASE_URL scheme {scheme!r} (use sqlite:/// or postgresql://)"
-    )
+        if not path or path == ":memory:":
+            raise ValueError("DATABASE_URL must name a SQLite file, e.g. sqlite:///cases.db")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        database = connect(
+            "sqlite+pool:///" + path, pragmas=SQLITE_PRAGMAS, check_same_thread=False, **pool
+        )
+    elif scheme in ("postgres", "postgresql"):
+        database = connect(
+            "postgresql+pool" + url[len(scheme) :],
+            prefer_psycopg3=True,
+            stale_timeout=POSTGRES_STALE_SECONDS,
+            **pool,
+        )
+    else:
+        raise ValueError(
+            f"unsupported DATABASE_URL scheme {scheme!r} (use sqlite:/// or postgresql://)"
+        )
+    # A forked child (a server worker) must never use its parent's connections: forget
+    # them in the child, without closing what the parent still uses.
+    ref = weakref.ref(database)
+    os.register_at_fork(after_in_child=lambda: _dispose(ref()))
+    return database
+
+
+def _dispose(database: peewee.Database | None) -> None:
+    if database is not None:
+        database.dispose()
+
+
+def close_all(database: peewee.Database) -> None:
+    """Close every connection in ``database``'s pool (e.g. before forking workers)."""
+    getattr(database, "close_all", database.close)()
+
+
+def engine(database: peewee.Database) -> str:
+    """``"postgresql"`` or ``"sqlite"``."""
+    return "postgresql" if isinstance(database, peewee.PostgresqlDatabase) else "sqlite"
 
 
 def bind(database: peewee.Database) -> None:

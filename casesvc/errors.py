@@ -6,7 +6,9 @@ import logging
 from typing import Any
 
 import flask_smorest
-from werkzeug.exceptions import HTTPException, InternalServerError
+import peewee
+from flask import Flask
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from casesvc.schemas import ApiErrorSchema
 
@@ -32,3 +34,19 @@ class Api(flask_smorest.Api):
         merged = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
         merged.update(headers or {})
         return payload, code, merged
+
+
+def register_database_errors(app: Flask, api: Api) -> None:
+    """A lost or busy database is a 503 the client may retry, not a 500."""
+
+    def unavailable(error: peewee.DatabaseError) -> Any:
+        log.warning("database unavailable: %s", type(error).__name__)
+        exc = ServiceUnavailable()
+        exc.data = {  # type: ignore[attr-defined]
+            "message": "The database is unavailable; try again shortly.",
+            "headers": {"Retry-After": "1"},
+        }
+        return api.handle_http_exception(exc)
+
+    app.register_error_handler(peewee.OperationalError, unavailable)
+    app.register_error_handler(peewee.InterfaceError, unavailable)

@@ -8,12 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import freezegun
+import psycopg
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from casesvc import build_service, create_app
 from casesvc.config import Config
+from casesvc.db import close_all
 from casesvc.service import CaseService
 
 T0 = dt.datetime(2026, 3, 1, 12, 0, 0, tzinfo=dt.UTC)
@@ -22,9 +24,40 @@ SHARED_ASSETS = Path(__file__).resolve().parent.parent.parent / "shared" / "seed
 REFERENCE_MISSING = not SHARED_ASSETS.is_dir() and not os.environ.get("CI")
 
 
+# The suite runs once per engine: on SQLite by default, and on PostgreSQL when
+# CASESVC_TEST_DATABASE_URL names a (throwaway) server, as `make test` does.
+POSTGRES_URL = os.environ.get("CASESVC_TEST_DATABASE_URL", "")
+ENGINE = "postgresql" if POSTGRES_URL else "sqlite"
+
+
+def pytest_report_header() -> str:
+    return f"casesvc database engine: {ENGINE}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked for the other engine are deselected, not skipped."""
+    other = "sqlite_only" if ENGINE == "postgresql" else "postgresql_only"
+    keep = [item for item in items if other not in item.keywords]
+    dropped = [item for item in items if other in item.keywords]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
+def reset_postgres(url: str) -> None:
+    """An empty public schema, so each test starts from nothing."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+
+
 @pytest.fixture
 def database_url(tmp_path: Path) -> str:
-    return os.environ.get("CASESVC_TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'cases.db'}"
+    """A fresh, empty database on the engine of this pass."""
+    if POSTGRES_URL:
+        reset_postgres(POSTGRES_URL)
+        return POSTGRES_URL
+    return f"sqlite:///{tmp_path / 'cases.db'}"
 
 
 @pytest.fixture
@@ -40,8 +73,10 @@ def frozen() -> Iterator[freezegun.api.FrozenDateTimeFactory]:
 
 
 @pytest.fixture
-def app(config: Config, frozen: freezegun.api.FrozenDateTimeFactory) -> Flask:
-    return create_app(config)
+def app(config: Config, frozen: freezegun.api.FrozenDateTimeFactory) -> Iterator[Flask]:
+    app = create_app(config)
+    yield app
+    close_all(app.extensions["casesvc.service"].database)
 
 
 @pytest.fixture
@@ -54,3 +89,4 @@ def service(config: Config, frozen: freezegun.api.FrozenDateTimeFactory) -> Iter
     service = build_service(config)
     with service.database.connection_context():
         yield service
+    close_all(service.database)

@@ -11,7 +11,7 @@ from casesvc.models import Case
 def empty(database_url: str) -> peewee.Database:
     database = db.open_database(database_url)
     yield database
-    database.close()
+    db.close_all(database)
 
 
 def test_migrations_build_the_models_schema(empty: peewee.Database, config: Config) -> None:
@@ -47,6 +47,7 @@ def test_a_database_behind_is_refused(database_url: str, config: Config) -> None
     assert build_service(behind).catalog
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_runs_in_wal_mode(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The embedded database uses WAL and a busy timeout."""
     database = db.open_database(f"sqlite:///{tmp_path / 'w.db'}")

@@ -1,69 +1,66 @@
-"""A real `casesvc serve` process on a loopback port."""
+"""Real `casesvc serve` processes on loopback ports."""
 
 import json
-import os
-import socket
+import signal
 import subprocess
 import sys
-import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.servers import ROOT, cli, running_server
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            urllib.request.urlopen(url + "/openapi.json", timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)  # waiting for a real process to bind, not for the clock
-    raise TimeoutError(url)
-
-
-@pytest.fixture
-def server(database_url: str) -> Iterator[str]:
-    port = free_port()
-    env = dict(os.environ, DATABASE_URL=database_url)
-    cli = [sys.executable, "-m", "cli", "--database-url", database_url]
-    subprocess.run([*cli, "db", "upgrade"], check=True, cwd=ROOT, env=env, capture_output=True)
-    process = subprocess.Popen(
-        [*cli, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(url, process)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def test_curl_style_post_then_get(server: str) -> None:
-    """A bodyless POST creates a case that a GET finds at once."""
-    request = urllib.request.Request(server + "/cases", method="POST")
+def post_case(base: str) -> tuple[int, dict, str]:  # type: ignore[type-arg]
+    request = urllib.request.Request(base + "/cases", method="POST")
     with urllib.request.urlopen(request) as response:
-        created = json.load(response)
-        assert (201, f"/cases/{created['case_id']}") == (
-            response.status,
-            response.headers["Location"],
-        )
-    with urllib.request.urlopen(server + f"/cases/{created['case_id']}") as response:
-        assert created["case_id"] == json.load(response)["case_id"]
+        return response.status, json.load(response), response.headers["Location"]
+
+
+def get_json(url: str) -> dict:  # type: ignore[type-arg]
+    with urllib.request.urlopen(url) as response:
+        return json.load(response)  # type: ignore[no-any-return]
+
+
+def test_curl_style_post_then_get(database_url: str, tmp_path: Path) -> None:
+    """Under gunicorn, a bodyless POST creates a case that a GET finds at once, and the
+    access log goes to stdout."""
+    cli(database_url, "db", "upgrade")
+    log = tmp_path / "serve.log"
+    with running_server(database_url, "--workers", "2", log=log) as (base, _):
+        status, created, location = post_case(base)
+        fetched = get_json(base + location)
+
+    assert (201, f"/cases/{created['case_id']}") == (status, location)
+    assert created["case_id"] == fetched["case_id"]
+    assert '"POST /cases HTTP/1.1" 201' in log.read_text()
+
+
+def test_sigterm_stops_gracefully(database_url: str, tmp_path: Path) -> None:
+    """SIGTERM stops the server with exit code 0."""
+    cli(database_url, "db", "upgrade")
+    with running_server(database_url, "--workers", "1", log=tmp_path / "log") as (_, process):
+        process.send_signal(signal.SIGTERM)
+        assert 0 == process.wait(timeout=30)
+
+
+def test_dev_server_serves(database_url: str) -> None:
+    """--dev serves with Flask's development server."""
+    cli(database_url, "db", "upgrade")
+    with running_server(database_url, "--dev") as (base, _):
+        status, created, _location = post_case(base)
+
+    assert (201, "submitted") == (status, created["status"])
+
+
+def test_serve_refuses_a_database_behind(database_url: str) -> None:
+    """serve on an unmigrated (non-default) database exits 1 naming `casesvc db upgrade`."""
+    result = subprocess.run(
+        [sys.executable, "-m", "cli", "--database-url", database_url, "serve", "--port", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+
+    assert 1 == result.returncode
+    assert "casesvc db upgrade" in result.stderr
+    assert "Traceback" not in result.stderr

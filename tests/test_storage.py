@@ -1,0 +1,184 @@
+"""Storage on either engine: instants, the list query's indexes, connections and forks."""
+
+import datetime as dt
+import multiprocessing
+
+import freezegun
+import peewee
+import pytest
+
+from casesvc import build_service, db
+from casesvc.config import Config
+from casesvc.lifecycle import Status
+from casesvc.models import Case
+from casesvc.service import CaseService
+
+
+@pytest.mark.parametrize(
+    "instant",
+    [
+        "2026-03-08T06:59:59.999999+00:00",  # 01:59:59 EST, just before clocks go forward
+        "2026-03-08T07:00:00.000001+00:00",  # 03:00:00 EDT, just after
+        "2026-11-01T05:30:00.250000+00:00",  # 01:30 EDT, the first of two 01:30s
+        "2026-11-01T06:30:00.250000+00:00",  # 01:30 EST, the second
+        "2026-06-30T23:59:59.123456+00:00",
+    ],
+)
+def test_instants_read_back_exactly(config: Config, instant: str) -> None:
+    """A case created at instant T reads back as T, across DST changes and whatever the
+    server's time zone (the PostgreSQL pass runs its server in America/New_York)."""
+    expected = dt.datetime.fromisoformat(instant)
+    with freezegun.freeze_time(expected):
+        service = build_service(config)
+        with service.database.connection_context():
+            case_id = service.create().case_id
+            row = Case.get_by_id(case_id)
+            listed = service.list().cases[0]
+        db.close_all(service.database)
+
+    assert (expected, expected, expected) == (
+        row.created_at,
+        row.timeline_started_at,
+        listed.created_at,
+    )
+    assert dt.UTC == row.created_at.tzinfo
+
+
+@pytest.mark.postgresql_only
+def test_server_time_zone_is_not_utc(service: CaseService) -> None:
+    """The PostgreSQL pass really runs with a non-UTC server TimeZone."""
+    (zone,) = service.database.execute_sql("SHOW TimeZone").fetchone()
+    assert "UTC" != zone
+
+
+def seed(service: CaseService, n: int) -> None:
+    """n cases, one a second for the last n seconds, by bulk insert."""
+    now = service.clock.now()
+    rows = []
+    for i in range(n):
+        at = now - dt.timedelta(seconds=i)
+        rows.append(
+            {
+                "id": f"case_{i:024x}",
+                "created_at": at,
+                "timeline_started_at": at,
+                "status": "complete" if i >= 30 else "submitted",
+                "determination": service.catalog.keys[i % len(service.catalog)],
+            }
+        )
+    with service.database.atomic():
+        for batch in peewee.chunked(rows, 1000):
+            Case.insert_many(batch).execute()
+    service.database.execute_sql("ANALYZE")
+
+
+def explain(service: CaseService, status: Status | None) -> str:
+    query = Case.select().order_by(Case.created_at.desc(), Case.id.desc()).limit(51)
+    if status is not None:
+        query = query.where(service._status_is(status, service.clock.now()))
+    sql, params = query.sql()
+    rows = service.database.execute_sql("EXPLAIN " + sql, params).fetchall()
+    return "\n".join(str(r[0]) for r in rows)
+
+
+@pytest.mark.postgresql_only
+@pytest.mark.parametrize("status", [None, *Status])
+def test_list_first_page_uses_an_index(service: CaseService, status: Status | None) -> None:
+    """On 20,000 rows, the first page of each status filter is an index scan, not a
+    sequential scan."""
+    seed(service, 20_000)
+    plan = explain(service, status)
+
+    assert "Index" in plan, plan
+    assert "Seq Scan" not in plan, plan
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("status", [None, *Status])
+def test_sqlite_list_uses_an_index(service: CaseService, status: Status | None) -> None:
+    """On SQLite too, the first page of each filter searches an index and sorts nothing."""
+    seed(service, 2_000)
+    query = Case.select().order_by(Case.created_at.desc(), Case.id.desc()).limit(51)
+    if status is not None:
+        query = query.where(service._status_is(status, service.clock.now()))
+    sql, params = query.sql()
+    plan = " | ".join(
+        str(r[-1]) for r in service.database.execute_sql("EXPLAIN QUERY PLAN " + sql, params)
+    )
+
+    assert "USING INDEX" in plan, plan
+    assert "TEMP B-TREE" not in plan, plan
+
+
+def _child_report(url: str, queue: "multiprocessing.Queue[tuple[bool, object]]") -> None:
+    database = _shared["database"]
+    closed_after_fork = database.is_closed()
+    database.connect()
+    queue.put((closed_after_fork, _backend(database)))
+    database.close()
+
+
+def _backend(database: peewee.Database) -> object:
+    if db.engine(database) == "postgresql":
+        return database.execute_sql("SELECT pg_backend_pid()").fetchone()[0]
+    return id(database.connection())
+
+
+_shared: dict[str, peewee.Database] = {}
+
+
+def test_no_connection_crosses_a_fork(database_url: str) -> None:
+    """A forked worker starts with no connection and opens its own."""
+    database = db.open_database(database_url)
+    database.connect()
+    parent = _backend(database)
+    _shared["database"] = database
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_child_report, args=(database_url, queue))
+    child.start()
+    closed_after_fork, backend = queue.get(timeout=30)
+    child.join(timeout=30)
+    # The parent's connection still works after the child went away.
+    still = database.execute_sql("SELECT 1").fetchone()[0]
+    db.close_all(database)
+
+    assert (True, 0, 1) == (closed_after_fork, child.exitcode, still)
+    if db.engine(database) == "postgresql":
+        assert parent != backend
+
+
+def _create_many(url: str, n: int, queue: "multiprocessing.Queue[object]") -> None:
+    service = build_service(Config(database_url=url))
+    ids, errors = [], []
+    with service.database.connection_context():
+        for _ in range(n):
+            try:
+                ids.append(service.create().case_id)
+            except peewee.DatabaseError as exc:  # e.g. "database is locked"
+                errors.append(repr(exc))
+    queue.put((ids, errors))
+
+
+def test_concurrent_creates_from_several_processes(config: Config) -> None:
+    """Four processes creating cases at once lose no row and hit no lock error."""
+    build_service(config)  # migrate
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    workers = [
+        ctx.Process(target=_create_many, args=(config.database_url, 50, queue)) for _ in range(4)
+    ]
+    for w in workers:
+        w.start()
+    results = [queue.get(timeout=120) for _ in workers]
+    for w in workers:
+        w.join(timeout=30)
+    ids = [i for got, _ in results for i in got]
+    errors = [e for _, got in results for e in got]
+    service = build_service(config)
+    with service.database.connection_context():
+        stored = {c.id for c in Case.select(Case.id)}
+    db.close_all(service.database)
+
+    assert ([], 200) == (errors, len(ids))
+    assert set(ids) == stored
