@@ -11,7 +11,8 @@ class Case(peewee.Model):
     """One prior-authorization case.
 
     ``created_at`` is when the case was created, forever. ``timeline_started_at`` is
-    when its simulated review began; fast-forwarding a case moves only that.
+    when its simulated review began; fast-forwarding a case moves only that (earlier),
+    and records when in ``last_advanced_at``.
     ``status`` is the last status the service saw, written forward only.
     """
 
@@ -20,6 +21,7 @@ class Case(peewee.Model):
     timeline_started_at = UTCDateTimeField(index=True)
     status = peewee.CharField(max_length=16, default="submitted")
     determination = peewee.CharField(max_length=64)
+    last_advanced_at = UTCDateTimeField(null=True)
 
     class Meta:
         database = database_proxy

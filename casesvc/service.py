@@ -25,6 +25,7 @@ CASE_ID_PREFIX = "case_"
 CASE_ID_BYTES = 12  # 96 bits from the OS CSPRNG
 CASE_ID_LENGTH = len(CASE_ID_PREFIX) + 2 * CASE_ID_BYTES
 MAX_ID_ATTEMPTS = 5
+MAX_ADVANCE_ATTEMPTS = 5
 
 
 def new_case_id() -> str:
@@ -48,6 +49,10 @@ class InvalidPageToken(ValueError):
     """A page token that this service did not issue for this query."""
 
 
+class CannotAdvance(ValueError):
+    """A fast-forward that would move a case backwards, or beyond what time can hold."""
+
+
 @dataclasses.dataclass(frozen=True)
 class CaseView:
     """A case as seen at one instant: its stored facts plus the status they imply."""
@@ -60,6 +65,12 @@ class CaseView:
     age: dt.timedelta
     retry_after: int | None
     etag: str
+    last_advanced_at: dt.datetime | None = None
+
+    @property
+    def fast_forwarded(self) -> dt.timedelta:
+        """How far the case's timeline has been moved forward in all."""
+        return self.created_at - self.timeline_started_at
 
     def document(self, *, full: bool = True) -> dict[str, Any]:
         """The case representation (keys in the reference order), ready for a schema dump."""
@@ -108,12 +119,7 @@ class CaseService:
     # -- reading ---------------------------------------------------------------------------
 
     def get(self, case_id: str) -> CaseView:
-        if not looks_like_case_id(case_id):
-            raise CaseNotFound(case_id)
-        row = Case.get_or_none(Case.id == case_id)
-        if row is None:
-            raise CaseNotFound(case_id)
-        return self._resolve([row], self.clock.now())[0]
+        return self._get(case_id, self.clock.now())
 
     def list(
         self,
@@ -168,7 +174,75 @@ class CaseService:
             return self._resolve([row], now)[0]
         raise RuntimeError(f"could not allocate a unique case id in {MAX_ID_ATTEMPTS} attempts")
 
+    def advance(
+        self,
+        case_id: str,
+        *,
+        by: dt.timedelta | None = None,
+        to: Status | None = None,
+    ) -> CaseView:
+        """Fast-forward a case: ``by`` a duration, or just far enough to reach stage ``to``.
+
+        Only ``timeline_started_at`` moves (earlier), never ``created_at``. A case never
+        moves backwards: a negative ``by``, or a ``to`` before its current stage, raises
+        ``CannotAdvance``; a ``to`` equal to its current stage changes nothing. The new
+        timeline and the status it implies are committed together, so every process
+        sharing the database sees them at once.
+        """
+        if (by is None) == (to is None):
+            raise TypeError("advance() takes exactly one of `by` and `to`")
+        if by is not None and by < dt.timedelta(0):
+            raise CannotAdvance(
+                f"a case cannot move backwards (asked to move it by {by.total_seconds():g} s)"
+            )
+        for _ in range(MAX_ADVANCE_ATTEMPTS):
+            now = self.clock.now()
+            view = self._get(case_id, now)
+            if to is None:
+                shift = by if by is not None else dt.timedelta(0)
+            elif to.rank < view.status.rank:
+                raise CannotAdvance(
+                    f"{case_id} is already {view.status}; a case cannot move back to {to}"
+                )
+            elif to is view.status:
+                shift = dt.timedelta(0)
+            else:  # just far enough that the timeline's age is where ``to`` begins
+                shift = self.lifecycle.starts_after(to) - view.age
+            if not shift:
+                return view
+            try:
+                started = view.timeline_started_at - shift
+            except OverflowError:
+                raise CannotAdvance(f"cannot fast-forward {case_id} that far") from None
+            with self.database.atomic():
+                # Compare-and-set on the old start, so a concurrent advance is never lost;
+                # the status it implies is written forward in the same transaction.
+                moved = (
+                    Case.update(timeline_started_at=started, last_advanced_at=now)
+                    .where(
+                        Case.id == case_id,
+                        Case.timeline_started_at == view.timeline_started_at,
+                    )
+                    .execute()
+                )
+                if moved:
+                    return self._resolve([Case.get_by_id(case_id)], now)[0]
+        raise RuntimeError(f"{case_id} kept changing; gave up after {MAX_ADVANCE_ATTEMPTS} tries")
+
+    def advance_all(self, by: dt.timedelta) -> builtins.list[CaseView]:
+        """Fast-forward every case by ``by``, newest first; each case as ``advance`` does."""
+        newest_first = Case.select(Case.id).order_by(Case.created_at.desc(), Case.id.desc())
+        return [self.advance(row.id, by=by) for row in list(newest_first)]
+
     # -- internals -------------------------------------------------------------------------
+
+    def _get(self, case_id: str, now: dt.datetime) -> CaseView:
+        if not looks_like_case_id(case_id):
+            raise CaseNotFound(case_id)
+        row = Case.get_or_none(Case.id == case_id)
+        if row is None:
+            raise CaseNotFound(case_id)
+        return self._resolve([row], now)[0]
 
     def _resolve(self, rows: Iterable[Case], now: dt.datetime) -> builtins.list[CaseView]:
         """Derive each row's status at ``now`` and write any status that moved on."""
@@ -199,6 +273,7 @@ class CaseService:
             age=age,
             retry_after=self.lifecycle.seconds_to_next(status, age),
             etag=etag,
+            last_advanced_at=row.last_advanced_at,
         )
 
     def _write_forward(self, status: Status, ids: builtins.list[str]) -> None:

@@ -1,0 +1,205 @@
+"""Fast-forwarding a case in the service: forward only, persisted, created_at untouched."""
+
+import datetime as dt
+
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+
+from casesvc.lifecycle import Status
+from casesvc.models import Case
+from casesvc.service import CannotAdvance, CaseNotFound, CaseService, new_case_id
+from tests.conftest import T0
+
+
+def seconds(value: float) -> dt.timedelta:
+    return dt.timedelta(seconds=value)
+
+
+@pytest.mark.parametrize(
+    ("by", "expected"),
+    [
+        (0, Status.SUBMITTED),
+        (9.999, Status.SUBMITTED),
+        (10, Status.PROCESSING),
+        (29.999, Status.PROCESSING),
+        (30, Status.COMPLETE),
+        (3600, Status.COMPLETE),
+    ],
+)
+def test_advance_by_crosses_each_boundary(
+    service: CaseService, by: float, expected: Status
+) -> None:
+    """Advancing by a duration gives the status that age implies, in the view and the row."""
+    case_id = service.create().case_id
+
+    view = service.advance(case_id, by=seconds(by))
+
+    assert (expected, expected.value) == (view.status, Case.get_by_id(case_id).status)
+    assert seconds(by) == view.age
+
+
+def test_advance_moves_only_the_timeline(service: CaseService) -> None:
+    """created_at stays put; the timeline start moves earlier and the instant is recorded."""
+    case_id = service.create().case_id
+
+    view = service.advance(case_id, by=seconds(15))
+    row = Case.get_by_id(case_id)
+
+    assert (T0, T0 - seconds(15), T0) == (
+        row.created_at,
+        row.timeline_started_at,
+        row.last_advanced_at,
+    )
+    assert (seconds(15), T0) == (view.fast_forwarded, view.last_advanced_at)
+
+
+def test_advances_add_up(service: CaseService, frozen: FrozenDateTimeFactory) -> None:
+    """Two advances add up, on top of the time that really passed."""
+    case_id = service.create().case_id
+    frozen.tick(3)
+
+    service.advance(case_id, by=seconds(5))
+    view = service.advance(case_id, by=seconds(5))
+
+    assert (seconds(13), seconds(10), Status.PROCESSING) == (
+        view.age,
+        view.fast_forwarded,
+        view.status,
+    )
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "to", "age"),
+    [
+        (0, Status.PROCESSING, 10),
+        (4, Status.PROCESSING, 10),
+        (0, Status.COMPLETE, 30),
+        (12, Status.COMPLETE, 30),
+    ],
+)
+def test_advance_to_moves_just_far_enough(
+    service: CaseService, frozen: FrozenDateTimeFactory, elapsed: float, to: Status, age: float
+) -> None:
+    """--to a later stage leaves the case exactly at that stage's start."""
+    case_id = service.create().case_id
+    frozen.tick(elapsed)
+
+    view = service.advance(case_id, to=to)
+
+    assert (to, seconds(age), seconds(age - elapsed)) == (
+        view.status,
+        view.age,
+        view.fast_forwarded,
+    )
+
+
+@pytest.mark.parametrize("to", list(Status))
+def test_advance_to_the_current_stage_changes_nothing(
+    service: CaseService, frozen: FrozenDateTimeFactory, to: Status
+) -> None:
+    """--to the stage the case is already in succeeds and writes nothing."""
+    case_id = service.create().case_id
+    frozen.tick(service.lifecycle.starts_after(to) + seconds(1))
+
+    view = service.advance(case_id, to=to)
+
+    assert (to, dt.timedelta(0), None) == (
+        view.status,
+        view.fast_forwarded,
+        Case.get_by_id(case_id).last_advanced_at,
+    )
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "to"),
+    [
+        (10, Status.SUBMITTED),
+        (30, Status.SUBMITTED),
+        (30, Status.PROCESSING),
+    ],
+)
+def test_advance_to_an_earlier_stage_is_refused(
+    service: CaseService, frozen: FrozenDateTimeFactory, elapsed: float, to: Status
+) -> None:
+    """A case never moves back to an earlier stage, and the refusal changes nothing."""
+    case_id = service.create().case_id
+    frozen.tick(elapsed)
+    before = Case.get_by_id(case_id).timeline_started_at
+
+    with pytest.raises(CannotAdvance, match=f"cannot move back to {to}"):
+        service.advance(case_id, to=to)
+    assert before == Case.get_by_id(case_id).timeline_started_at
+
+
+def test_negative_advance_is_refused(service: CaseService) -> None:
+    """A negative duration is refused before anything is read or written."""
+    case_id = service.create().case_id
+
+    with pytest.raises(CannotAdvance, match="cannot move backwards"):
+        service.advance(case_id, by=seconds(-1))
+    assert (T0, None) == (
+        Case.get_by_id(case_id).timeline_started_at,
+        Case.get_by_id(case_id).last_advanced_at,
+    )
+
+
+def test_an_absurd_advance_is_refused(service: CaseService) -> None:
+    """A duration that would leave the calendar is refused, not crashed on."""
+    case_id = service.create().case_id
+
+    with pytest.raises(CannotAdvance, match="that far"):
+        service.advance(case_id, by=dt.timedelta(days=999_999_999))
+
+
+def test_advance_needs_exactly_one_of_by_and_to(service: CaseService) -> None:
+    """Giving both or neither of by and to is a programming error."""
+    case_id = service.create().case_id
+
+    with pytest.raises(TypeError):
+        service.advance(case_id)
+    with pytest.raises(TypeError):
+        service.advance(case_id, by=seconds(1), to=Status.COMPLETE)
+
+
+def test_advance_an_unknown_case(service: CaseService) -> None:
+    """Advancing an id that no case has raises CaseNotFound."""
+    with pytest.raises(CaseNotFound):
+        service.advance(new_case_id(), by=seconds(1))
+
+
+def test_advance_all(service: CaseService, frozen: FrozenDateTimeFactory) -> None:
+    """Every case moves by the same amount, newest first, and lists agree with reads."""
+    older = service.create().case_id
+    frozen.tick(5)
+    newer = service.create().case_id
+
+    views = service.advance_all(seconds(10))
+
+    assert [(newer, Status.PROCESSING), (older, Status.PROCESSING)] == [
+        (v.case_id, v.status) for v in views
+    ]
+    assert {older, newer} == {v.case_id for v in service.list(status=Status.PROCESSING).cases}
+
+
+def test_advance_all_with_no_cases(service: CaseService) -> None:
+    """With no cases, advancing all does nothing and says so with an empty list."""
+    assert [] == service.advance_all(seconds(10))
+
+
+def test_a_concurrent_change_is_not_lost(service: CaseService) -> None:
+    """If the timeline moves between the read and the write, the advance retries on top of it."""
+    case_id = service.create().case_id
+    real_get = service._get
+    calls = []
+
+    def get_then_race(case_id: str, now: dt.datetime):  # type: ignore[no-untyped-def]
+        view = real_get(case_id, now)
+        if not calls:  # another process advances the case by 4 s right after our read
+            Case.update(timeline_started_at=view.timeline_started_at - seconds(4)).execute()
+        calls.append(view)
+        return view
+
+    service._get = get_then_race  # type: ignore[method-assign]
+    view = service.advance(case_id, by=seconds(5))
+
+    assert (2, seconds(9)) == (len(calls), view.age)
