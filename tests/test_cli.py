@@ -41,5 +41,5 @@ def test_version_and_help() -> None:
     """--version prints the version; --help documents the exit codes."""
     assert "casesvc, version 0.1.0\n" == CliRunner().invoke(main, ["--version"]).output
     help_text = CliRunner().invoke(main, ["--help"]).output
-    assert "3 case not found" in help_text
+    assert "3    case not found" in help_text
     assert EXIT_USAGE == CliRunner().invoke(main, ["serve", "--port", "0"]).exit_code
