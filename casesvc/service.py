@@ -11,15 +11,17 @@ import datetime as dt
 import hashlib
 import secrets
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 import itsdangerous
 import peewee
 
 from casesvc.clock import Clock
+from casesvc.db import UTCDateTimeField
 from casesvc.determinations import Catalog, Determination
 from casesvc.lifecycle import Lifecycle, Status
 from casesvc.models import Case
+from casesvc.sqlcache import Slot, Statement
 
 CASE_ID_PREFIX = "case_"
 CASE_ID_BYTES = 12  # 96 bits from the OS CSPRNG
@@ -91,6 +93,32 @@ class CaseView:
         return doc
 
 
+class CaseRow(NamedTuple):
+    """A ``cases`` row, as the service reads it (columns in the model's order)."""
+
+    id: str
+    created_at: dt.datetime
+    timeline_started_at: dt.datetime
+    status: str
+    determination: str
+    last_advanced_at: dt.datetime | None
+
+
+UTC_DATETIME = Case.created_at
+_DATETIME_COLUMNS = tuple(
+    i for i, f in enumerate(Case._meta.sorted_fields) if isinstance(f, UTCDateTimeField)
+)
+if tuple(f.name for f in Case._meta.sorted_fields) != CaseRow._fields:
+    raise ImportError("CaseRow must list the Case model's columns in order")
+
+
+def _row(values: tuple[Any, ...]) -> CaseRow:
+    converted = list(values)
+    for i in _DATETIME_COLUMNS:
+        converted[i] = UTC_DATETIME.python_value(converted[i])
+    return CaseRow(*converted)
+
+
 @dataclasses.dataclass(frozen=True)
 class Page:
     cases: builtins.list[CaseView]
@@ -114,6 +142,7 @@ class CaseService:
         self.catalog = catalog
         self._new_id = id_factory
         self._tokens = itsdangerous.URLSafeSerializer(secret_key, salt="casesvc.page-token")
+        self._statements: dict[tuple[Any, ...], Statement] = {}
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -129,16 +158,15 @@ class CaseService:
     ) -> Page:
         """Cases newest first, ``page_size`` at a time, optionally of one current status."""
         now = self.clock.now()
-        query = Case.select().order_by(Case.created_at.desc(), Case.id.desc())
-        if status is not None:
-            query = query.where(self._status_is(status, now))
+        values: dict[str, Any] = {
+            "limit": page_size + 1,
+            "processing_edge": now - self.lifecycle.processing_after,
+            "complete_edge": now - self.lifecycle.complete_after,
+        }
         if page_token:
-            created_at, case_id = self._decode_token(page_token, status)
-            position = peewee.Tuple(Case.created_at, Case.id)
-            query = query.where(
-                position < peewee.Tuple(Case.created_at.db_value(created_at), case_id)
-            )
-        rows = list(query.limit(page_size + 1))
+            values["after_created_at"], values["after_id"] = self._decode_token(page_token, status)
+        cursor = self._list_statement(status, bool(page_token)).execute(**values)
+        rows = [_row(r) for r in cursor.fetchall()]
         more = len(rows) > page_size
         views = self._resolve(rows[:page_size], now)
         token = self._encode_token(views[-1], status) if more else None
@@ -154,22 +182,12 @@ class CaseService:
             determination = self.catalog.pick(case_id)
             try:
                 with self.database.atomic():
-                    Case.insert(
-                        id=case_id,
-                        created_at=now,
-                        timeline_started_at=now,
-                        status=Status.SUBMITTED.value,
-                        determination=determination.key,
-                    ).execute()
+                    self._insert_statement().execute(
+                        id=case_id, now=now, determination=determination.key
+                    )
             except peewee.IntegrityError:
                 continue  # a 96-bit collision: astronomically unlikely, but never fatal
-            row = Case(
-                id=case_id,
-                created_at=now,
-                timeline_started_at=now,
-                status=Status.SUBMITTED.value,
-                determination=determination.key,
-            )
+            row = CaseRow(case_id, now, now, Status.SUBMITTED.value, determination.key, None)
             return self._resolve([row], now)[0]
         raise RuntimeError(f"could not allocate a unique case id in {MAX_ID_ATTEMPTS} attempts")
 
@@ -225,7 +243,7 @@ class CaseService:
                 .execute()
             )
             # The status the new timeline implies is written forward in the same transaction.
-            return self._resolve([Case.get_by_id(case_id)], now)[0]
+            return self._get(case_id, now)
 
     def advance_all(self, by: dt.timedelta) -> builtins.list[CaseView]:
         """Fast-forward every case by ``by``, newest first; each case as ``advance`` does."""
@@ -237,12 +255,12 @@ class CaseService:
     def _get(self, case_id: str, now: dt.datetime) -> CaseView:
         if not looks_like_case_id(case_id):
             raise CaseNotFound(case_id)
-        row = Case.get_or_none(Case.id == case_id)
-        if row is None:
+        found = self._get_statement().execute(id=case_id).fetchone()
+        if found is None:
             raise CaseNotFound(case_id)
-        return self._resolve([row], now)[0]
+        return self._resolve([_row(found)], now)[0]
 
-    def _resolve(self, rows: Iterable[Case], now: dt.datetime) -> builtins.list[CaseView]:
+    def _resolve(self, rows: Iterable[CaseRow], now: dt.datetime) -> builtins.list[CaseView]:
         """Derive each row's status at ``now`` and write any status that moved on."""
         views: builtins.list[CaseView] = []
         moved: dict[Status, builtins.list[str]] = {}
@@ -258,7 +276,7 @@ class CaseService:
             self._write_forward(status, ids)
         return views
 
-    def _view(self, row: Case, status: Status, age: dt.timedelta) -> CaseView:
+    def _view(self, row: CaseRow, status: Status, age: dt.timedelta) -> CaseView:
         etag = hashlib.sha256(
             f"{row.id}:{status.value}:{row.determination}:{self.catalog.digest}".encode()
         ).hexdigest()[:32]
@@ -276,6 +294,9 @@ class CaseService:
 
     def _write_forward(self, status: Status, ids: builtins.list[str]) -> None:
         """Persist a status that moved on: forward only, idempotent, no-op if already there."""
+        if len(ids) == 1:  # the common case, one read of one case: a cached statement
+            self._write_forward_statement(status).execute(id=ids[0])
+            return
         earlier = [s.value for s in status.earlier()]
         (
             Case.update(status=status.value)
@@ -284,19 +305,82 @@ class CaseService:
         )
 
     def _status_is(self, status: Status, now: dt.datetime) -> peewee.Expression:
-        """SQL for "the current status is ``status``", matching ``_resolve`` exactly."""
-        started, stored = Case.timeline_started_at, Case.status
-        processing_edge = now - self.lifecycle.processing_after
-        complete_edge = now - self.lifecycle.complete_after
-        if status is Status.COMPLETE:
-            return (started <= complete_edge) | (stored == Status.COMPLETE.value)
-        if status is Status.PROCESSING:
-            return (
-                (started <= processing_edge)
-                & (started > complete_edge)
-                & (stored != Status.COMPLETE.value)
-            ) | ((started > processing_edge) & (stored == Status.PROCESSING.value))
-        return (started > processing_edge) & (stored == Status.SUBMITTED.value)
+        """SQL for "the current status is ``status``" at ``now``, matching ``_resolve``."""
+        return _status_condition(
+            status, now - self.lifecycle.processing_after, now - self.lifecycle.complete_after
+        )
+
+    # -- compiled statements (see casesvc/sqlcache.py) ---------------------------------------
+
+    def _statement(self, key: tuple[Any, ...], build: Callable[[], Statement]) -> Statement:
+        statement = self._statements.get(key)
+        if statement is None:
+            statement = self._statements[key] = build()
+        return statement
+
+    def _get_statement(self) -> Statement:
+        def build() -> Statement:
+            slots = {"id": Slot(str)}
+            query = Case.select().where(Case.id == slots["id"].sentinel)
+            return Statement(self.database, query, slots)
+
+        return self._statement(("get",), build)
+
+    def _insert_statement(self) -> Statement:
+        def build() -> Statement:
+            slots = {
+                "id": Slot(str),
+                "now": Slot(dt.datetime, UTC_DATETIME.db_value),
+                "determination": Slot(str),
+            }
+            query = Case.insert(
+                id=slots["id"].sentinel,
+                created_at=slots["now"].sentinel,
+                timeline_started_at=slots["now"].sentinel,
+                status=Status.SUBMITTED.value,
+                determination=slots["determination"].sentinel,
+            )
+            return Statement(self.database, query, slots)
+
+        return self._statement(("insert",), build)
+
+    def _write_forward_statement(self, status: Status) -> Statement:
+        def build() -> Statement:
+            slots = {"id": Slot(str)}
+            earlier = [s.value for s in status.earlier()]
+            query = Case.update(status=status.value).where(
+                Case.id == slots["id"].sentinel, Case.status.in_(earlier)
+            )
+            return Statement(self.database, query, slots)
+
+        return self._statement(("write_forward", status), build)
+
+    def _list_statement(self, status: Status | None, after: bool) -> Statement:
+        def build() -> Statement:
+            slots = {"limit": Slot(int)}
+            query = Case.select().order_by(Case.created_at.desc(), Case.id.desc())
+            if status is not None:
+                slots["processing_edge"] = Slot(dt.datetime, UTC_DATETIME.db_value)
+                slots["complete_edge"] = Slot(dt.datetime, UTC_DATETIME.db_value)
+                query = query.where(
+                    _status_condition(
+                        status, slots["processing_edge"].sentinel, slots["complete_edge"].sentinel
+                    )
+                )
+            if after:
+                slots["after_created_at"] = Slot(dt.datetime, UTC_DATETIME.db_value)
+                slots["after_id"] = Slot(str)
+                position = peewee.Tuple(Case.created_at, Case.id)
+                query = query.where(
+                    position
+                    < peewee.Tuple(
+                        UTC_DATETIME.db_value(slots["after_created_at"].sentinel),
+                        slots["after_id"].sentinel,
+                    )
+                )
+            return Statement(self.database, query.limit(slots["limit"].sentinel), slots)
+
+        return self._statement(("list", status, after), build)
 
     def _encode_token(self, last: CaseView, status: Status | None) -> str:
         payload = [last.created_at.isoformat(), last.case_id, status.value if status else ""]
@@ -311,3 +395,20 @@ class CaseService:
         if for_status != (status.value if status else "") or instant.tzinfo is None:
             raise InvalidPageToken("page_token belongs to a different query")
         return instant, str(case_id)
+
+
+def _status_condition(
+    status: Status, processing_edge: dt.datetime, complete_edge: dt.datetime
+) -> peewee.Expression:
+    """SQL for "the current status is ``status``", matching ``CaseService._resolve``:
+    the stage the timeline implies, or the stored status if that is later."""
+    started, stored = Case.timeline_started_at, Case.status
+    if status is Status.COMPLETE:
+        return (started <= complete_edge) | (stored == Status.COMPLETE.value)
+    if status is Status.PROCESSING:
+        return (
+            (started <= processing_edge)
+            & (started > complete_edge)
+            & (stored != Status.COMPLETE.value)
+        ) | ((started > processing_edge) & (stored == Status.PROCESSING.value))
+    return (started > processing_edge) & (stored == Status.SUBMITTED.value)

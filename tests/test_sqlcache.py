@@ -1,0 +1,66 @@
+"""Compiled statements give exactly the SQL and parameters peewee builds each time."""
+
+import datetime as dt
+
+import peewee
+import pytest
+
+from casesvc.lifecycle import Status
+from casesvc.models import Case
+from casesvc.service import UTC_DATETIME, CaseService, _status_condition
+
+NOW = dt.datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=dt.UTC)
+AFTER = dt.datetime(2026, 2, 28, 1, 2, 3, 456789, tzinfo=dt.UTC)
+
+
+def built_each_time(service: CaseService, status: Status | None, after: bool):  # type: ignore[no-untyped-def]
+    """The list query as plain peewee builds it for these values."""
+    processing_edge = NOW - service.lifecycle.processing_after
+    complete_edge = NOW - service.lifecycle.complete_after
+    query = Case.select().order_by(Case.created_at.desc(), Case.id.desc())
+    if status is not None:
+        query = query.where(_status_condition(status, processing_edge, complete_edge))
+    if after:
+        position = peewee.Tuple(Case.created_at, Case.id)
+        query = query.where(position < peewee.Tuple(UTC_DATETIME.db_value(AFTER), "case_ab"))
+    return query.limit(51).sql()
+
+
+@pytest.mark.parametrize("after", [False, True])
+@pytest.mark.parametrize("status", [None, *Status])
+def test_list_statement_matches_peewee(
+    service: CaseService, status: Status | None, after: bool
+) -> None:
+    """For every list shape, the cached SQL and its parameters equal a fresh peewee build."""
+    statement = service._list_statement(status, after)
+    values = {
+        "limit": 51,
+        "processing_edge": NOW - service.lifecycle.processing_after,
+        "complete_edge": NOW - service.lifecycle.complete_after,
+        "after_created_at": AFTER,
+        "after_id": "case_ab",
+    }
+
+    assert built_each_time(service, status, after) == (statement.sql, statement.params(values))
+
+
+def test_get_and_insert_statements_match_peewee(service: CaseService) -> None:
+    """The cached lookup and insert equal what peewee builds for the same values."""
+    get = service._get_statement()
+    insert = service._insert_statement()
+    fresh_insert = Case.insert(
+        id="case_x",
+        created_at=NOW,
+        timeline_started_at=NOW,
+        status="submitted",
+        determination="d",
+    ).sql()
+
+    assert Case.select().where(Case.id == "case_x").sql() == (
+        get.sql,
+        get.params({"id": "case_x"}),
+    )
+    assert fresh_insert == (
+        insert.sql,
+        insert.params({"id": "case_x", "now": NOW, "determination": "d"}),
+    )
