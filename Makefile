@@ -50,3 +50,19 @@ lock: setup  ## Re-pin every dependency into requirements.lock
 
 clean:  ## Remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# The OpenAPI document and the clients generated from it (openapi-generator needs Java 11+).
+SPEC ?= docs/openapi.json
+GENERATE := $(BIN)/openapi-generator-cli generate -i $(SPEC)
+.PHONY: spec client client-python
+
+spec: setup  ## Rewrite docs/openapi.json from the code (commit the result)
+	$(BIN)/python -m casesvc.openapi docs/openapi.json
+
+client: setup  ## Generate the TypeScript client into clients/typescript/ (SPEC=file or URL)
+	rm -rf clients/typescript
+	$(GENERATE) -g typescript-fetch -o clients/typescript
+
+client-python: setup  ## Generate the Python client (casesvc_client) into clients/python/
+	rm -rf clients/python
+	$(GENERATE) -g python -o clients/python --additional-properties=packageName=casesvc_client

@@ -8,10 +8,11 @@ import swagger_ui_bundle
 from flask import Flask, send_from_directory
 
 from casesvc import db
+from casesvc.api.spec import Api
 from casesvc.clock import Clock, SystemClock
 from casesvc.config import Config
 from casesvc.determinations import Catalog
-from casesvc.errors import Api, register_database_errors
+from casesvc.errors import register_database_errors
 from casesvc.lifecycle import Lifecycle
 from casesvc.service import CaseService
 

@@ -27,8 +27,8 @@ class Api(flask_smorest.Api):
             if original is not None:
                 log.error("unhandled error", exc_info=original)
             payload["message"] = "The server hit an error it did not expect."
-        elif "message" not in payload and error.description:
-            payload["message"] = error.description
+        elif "message" not in payload:
+            payload["message"] = error.description or payload["status"]
         # Keep the exception's own headers (Allow on 405, WWW-Authenticate on 401, …),
         # which the stock handler drops, but not the HTML Content-Type.
         merged = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}

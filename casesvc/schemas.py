@@ -6,6 +6,7 @@ They import nothing from Flask, so the CLI prints exactly what the API sends.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from typing import Any
 
 import marshmallow as ma
@@ -14,6 +15,24 @@ from marshmallow import fields, validate
 from casesvc.lifecycle import Status
 
 STATUSES = [s.value for s in Status]
+
+
+class ListView(enum.StrEnum):
+    """How much of each case a list shows."""
+
+    BASIC = "basic"
+    FULL = "full"
+
+
+# Enums that the OpenAPI document names as schemas of their own (with these descriptions),
+# so that a generated client has one type for each wherever it appears.
+NAMED_ENUMS: dict[type[enum.Enum], tuple[str, str]] = {
+    Status: (
+        "CaseStatus",
+        "Where the case is in its review: `submitted`, then `processing`, then `complete`.",
+    ),
+    ListView: ("CaseView", "`basic` lists cases without their steps; `full` includes them."),
+}
 
 
 class UTCDateTime(fields.DateTime):
@@ -37,24 +56,42 @@ class StrictSchema(ma.Schema):
 
 
 class EvidenceSchema(StrictSchema):
+    class Meta(StrictSchema.Meta):
+        description = "A quotation from the medical record that supports a step's decision."
+
     content = fields.String(required=True, metadata={"description": "Quote from the record."})
     page_number = fields.Integer(required=True)
     pdf_name = fields.String(required=True)
-    event_datetime = UTCDateTime(required=True, allow_none=True)
+    event_datetime = UTCDateTime(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "When the quoted event happened; null when the record is undated."
+        },
+    )
 
 
 class StepOptionSchema(StrictSchema):
+    class Meta(StrictSchema.Meta):
+        description = "One possible answer to a step's question."
+
     key = fields.String(required=True)
     text = fields.String(required=True)
     selected = fields.Boolean(required=True)
 
 
 class LogicItemSchema(StrictSchema):
+    class Meta(StrictSchema.Meta):
+        description = "A routing rule of a step."
+
     text = fields.String(required=True)
     selected = fields.Boolean(required=True)
 
 
 class StepSchema(StrictSchema):
+    class Meta(StrictSchema.Meta):
+        description = "One question of the determination, its answer and the evidence for it."
+
     key = fields.String(required=True)
     question = fields.String(required=True)
     options = fields.List(fields.Nested(StepOptionSchema), required=True)
@@ -83,6 +120,9 @@ class DeterminationSchema(StrictSchema):
 class CaseListItemSchema(ma.Schema):
     """A case as listed: the basic view leaves ``steps`` out, ``view=full`` includes them."""
 
+    class Meta:
+        description = "A case as listed: `steps` only with `view=full`."
+
     case_id = fields.String(required=True, metadata={"example": "case_0f3a9c1e5b7d2a4c6e8f0a1b"})
     status = fields.Enum(Status, by_value=True, required=True)
     procedure_name = fields.String(required=True)
@@ -107,6 +147,9 @@ class CaseListItemSchema(ma.Schema):
 class CaseSchema(CaseListItemSchema):
     """A case, as ``GET /cases/{case_id}`` returns it."""
 
+    class Meta:
+        description = "A prior-authorization case at one instant of its review."
+
     steps = fields.List(
         fields.Nested(StepSchema),
         required=True,
@@ -116,6 +159,9 @@ class CaseSchema(CaseListItemSchema):
 
 
 class CasePageSchema(ma.Schema):
+    class Meta:
+        description = "A page of cases, newest first."
+
     cases = fields.List(fields.Nested(CaseListItemSchema), required=True)
     next_page_token = fields.String(
         required=True,
@@ -135,14 +181,26 @@ class CaseListQuerySchema(ma.Schema):
         validate=validate.Length(min=1, max=512),
         metadata={"description": "Opaque cursor from a previous page's next_page_token."},
     )
-    status = fields.Enum(Status, by_value=True, metadata={"description": "Current status."})
-    view = fields.String(load_default="basic", validate=validate.OneOf(["basic", "full"]))
+    status = fields.Enum(
+        Status,
+        by_value=True,
+        metadata={"description": "Only cases whose current status is this one."},
+    )
+    view = fields.Enum(
+        ListView,
+        by_value=True,
+        load_default=ListView.BASIC,
+        metadata={"description": "`basic` (the default) leaves `steps` out; `full` has them."},
+    )
 
 
 class ApiErrorSchema(ma.Schema):
     """Every 4xx and 5xx answer has this body."""
 
+    class Meta:
+        description = "The body of every 4xx and 5xx answer."
+
     code = fields.Integer(required=True, metadata={"description": "HTTP status code"})
     status = fields.String(required=True, metadata={"description": "HTTP status name"})
-    message = fields.String(metadata={"description": "What went wrong"})
+    message = fields.String(required=True, metadata={"description": "What went wrong"})
     errors = fields.Dict(metadata={"description": "Details, e.g. per-parameter messages"})

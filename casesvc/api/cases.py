@@ -8,11 +8,13 @@ from flask import Response, current_app, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
+from casesvc.lifecycle import Status
 from casesvc.schemas import (
     ApiErrorSchema,
     CaseListQuerySchema,
     CasePageSchema,
     CaseSchema,
+    ListView,
 )
 from casesvc.service import CaseNotFound, CaseService, CaseView, InvalidPageToken
 
@@ -29,10 +31,19 @@ RETRY_AFTER = {
 }
 CACHE_CONTROL = {
     "description": "Always `no-store`: cases hold clinical data.",
+    "required": True,
     "schema": {"type": "string"},
 }
-ETAG = {"description": "Entity tag of this representation.", "schema": {"type": "string"}}
-LOCATION = {"description": "The new case's URL.", "schema": {"type": "string"}}
+ETAG = {
+    "description": "Entity tag of this representation, for `If-None-Match`.",
+    "required": True,
+    "schema": {"type": "string"},
+}
+LOCATION = {
+    "description": "The new case's URL, relative to the server.",
+    "required": True,
+    "schema": {"type": "string"},
+}
 
 
 def service() -> CaseService:
@@ -81,7 +92,11 @@ class Cases(MethodView):
     )
     @blp.alt_response(400, schema=ApiErrorSchema, description="Invalid page_token.")
     def get(
-        self, page_size: int, view: str, page_token: str | None = None, status: Any = None
+        self,
+        page_size: int,
+        view: ListView,
+        page_token: str | None = None,
+        status: Status | None = None,
     ) -> Any:
         """List cases
 
@@ -93,7 +108,7 @@ class Cases(MethodView):
             page = service().list(page_size=page_size, page_token=page_token, status=status)
         except InvalidPageToken as exc:
             abort(400, message=str(exc), errors={"query": {"page_token": [str(exc)]}})
-        full = view == "full"
+        full = view is ListView.FULL
         return (
             {
                 "cases": [v.document(full=full) for v in page.cases],
@@ -104,7 +119,15 @@ class Cases(MethodView):
         )
 
 
-@blp.route("/<case_id>")
+CASE_ID = {
+    "in": "path",
+    "name": "case_id",
+    "description": "The id `createCase` answered with.",
+    "example": "case_0f3a9c1e5b7d2a4c6e8f0a1b",
+}
+
+
+@blp.route("/<case_id>", parameters=[CASE_ID])
 class Case(MethodView):
     @blp.doc(
         operationId="getCase",
