@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from freezegun.api import FrozenDateTimeFactory
 from openapi_core import OpenAPI
@@ -14,6 +15,7 @@ from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAP
 from openapi_core.exceptions import OpenAPIError
 from openapi_spec_validator import validate as validate_spec
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+from werkzeug.exceptions import HTTPException
 from werkzeug.test import TestResponse
 
 from casesvc.openapi import canonical
@@ -197,6 +199,21 @@ def test_list_pages_match_the_spec(
 def test_errors_match_the_spec(client: FlaskClient, check: Any, url: str, status: int) -> None:
     """404, 422 and 400 answers match the spec's ApiError."""
     assert status == check(client.get(url)).status_code
+
+
+def test_an_error_without_a_description_still_has_its_message(app: Flask) -> None:
+    """`message` is required by ApiError, so even a bare HTTP error answers one."""
+
+    class Teapot(HTTPException):
+        code = 418
+
+    @app.get("/teapot")
+    def teapot() -> None:
+        raise Teapot()
+
+    body = app.test_client().get("/teapot").json
+    assert {"code": 418, "status": body["status"], "message": body["status"]} == body
+    assert body["status"]
 
 
 def test_response_check_can_fail(client: FlaskClient, frozen: FrozenDateTimeFactory) -> None:
