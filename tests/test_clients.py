@@ -55,7 +55,7 @@ def run(command: list[str], *, timeout: float = 300, **kwargs: object) -> str:
         text=True,
         timeout=timeout,
         check=False,
-        **kwargs,  # type: ignore[call-overload]
+        **kwargs,
     )
     assert 0 == result.returncode, f"{command} failed:\n{result.stdout[-4000:]}"
     return str(result.stdout)
