@@ -3,6 +3,7 @@ type-checked or installed, then run against a live `casesvc serve`.
 
 Each client is generated once per session. The live server's stages are shortened (0.2 s to
 processing, 0.5 s to complete) so that the README's poll loop finishes after one Retry-After.
+The clients speak HTTP only, so this runs in the SQLite pass alone.
 """
 
 import os
@@ -16,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_serve import free_port, wait_until_up
+from tests.servers import cli, running_server
+
+pytestmark = pytest.mark.sqlite_only
 
 ROOT = Path(__file__).resolve().parent.parent
 TS_DIR = ROOT / "tests" / "client_ts"
@@ -81,29 +84,10 @@ def complaints(log: str) -> list[str]:
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`casesvc serve` on a free loopback port, on its own database, with short stages."""
     database_url = f"sqlite:///{tmp_path_factory.mktemp('live') / 'cases.db'}"
-    env = dict(
-        os.environ,
-        DATABASE_URL=database_url,
-        CASESVC_PROCESSING_AFTER="0.2",
-        CASESVC_COMPLETE_AFTER="0.5",
-    )
-    cli = [sys.executable, "-m", "cli"]
-    run([*cli, "db", "upgrade"], cwd=ROOT, env=env, timeout=60)
-    port = free_port()
-    process = subprocess.Popen(
-        [*cli, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(url, process)
+    env = dict(os.environ, CASESVC_PROCESSING_AFTER="0.2", CASESVC_COMPLETE_AFTER="0.5")
+    cli(database_url, "db", "upgrade", env=env)
+    with running_server(database_url, "--workers", "1", "--threads", "4", env=env) as (url, _):
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import peewee
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -34,9 +35,9 @@ SCHEMAS = {
     "StepOption",
 }
 OPERATIONS = {
-    ("post", "/cases"): ("createCase", {"201", "default"}),
-    ("get", "/cases"): ("listCases", {"200", "400", "422", "default"}),
-    ("get", "/cases/{case_id}"): ("getCase", {"200", "304", "404", "default"}),
+    ("post", "/cases"): ("createCase", {"201", "503", "default"}),
+    ("get", "/cases"): ("listCases", {"200", "400", "422", "503", "default"}),
+    ("get", "/cases/{case_id}"): ("getCase", {"200", "304", "404", "503", "default"}),
 }
 UNKNOWN = "case_000000000000000000000000"
 
@@ -199,6 +200,20 @@ def test_list_pages_match_the_spec(
 def test_errors_match_the_spec(client: FlaskClient, check: Any, url: str, status: int) -> None:
     """404, 422 and 400 answers match the spec's ApiError."""
     assert status == check(client.get(url)).status_code
+
+
+def test_database_outage_matches_the_spec(app: Flask, check: Any) -> None:
+    """A 503 for a lost database matches the spec, Retry-After included, on every operation."""
+
+    def lost(*args: Any, **kwargs: Any) -> None:
+        raise peewee.OperationalError("server closed the connection unexpectedly")
+
+    service = app.extensions["casesvc.service"]
+    service.create = service.get = service.list = lost
+    client = app.test_client()
+    answers = [client.post("/cases"), client.get("/cases"), client.get(f"/cases/{UNKNOWN}")]
+
+    assert [503, 503, 503] == [check(answer).status_code for answer in answers]
 
 
 def test_an_error_without_a_description_still_has_its_message(app: Flask) -> None:

@@ -46,6 +46,19 @@ LOCATION = {
 }
 
 
+UNAVAILABLE = {
+    "schema": ApiErrorSchema,
+    "description": "The database is unavailable for a moment; try again after `Retry-After`.",
+    "headers": {
+        "Retry-After": {
+            "description": "Seconds to wait before trying again.",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 1},
+        }
+    },
+}
+
+
 def service() -> CaseService:
     return current_app.extensions["casesvc.service"]
 
@@ -71,6 +84,7 @@ class Cases(MethodView):
             "ETag": ETAG,
         },
     )
+    @blp.alt_response(503, **UNAVAILABLE)
     def post(self) -> Any:
         """Create a case
 
@@ -91,6 +105,7 @@ class Cases(MethodView):
         headers={"Cache-Control": CACHE_CONTROL},
     )
     @blp.alt_response(400, schema=ApiErrorSchema, description="Invalid page_token.")
+    @blp.alt_response(503, **UNAVAILABLE)
     def get(
         self,
         page_size: int,
@@ -153,6 +168,7 @@ class Case(MethodView):
         headers={"Retry-After": RETRY_AFTER, "Cache-Control": CACHE_CONTROL, "ETag": ETAG},
     )
     @blp.alt_response(404, schema=ApiErrorSchema, description="No case has this id.")
+    @blp.alt_response(503, **UNAVAILABLE)
     def get(self, case_id: str) -> Any:
         """Get a case
 
