@@ -14,6 +14,7 @@ from typing import Any
 
 from casesvc import create_app
 from casesvc.config import Config
+from casesvc.db import close_all
 
 
 def canonical(spec: dict[str, Any]) -> str:
@@ -26,7 +27,7 @@ def build() -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app(Config(database_url=f"sqlite:///{tmp}/spec.db", auto_upgrade=True))
         spec: dict[str, Any] = app.test_client().get("/openapi.json").get_json()
-        app.extensions["casesvc.service"].database.close()
+        close_all(app.extensions["casesvc.service"].database)
     return spec
 
 
