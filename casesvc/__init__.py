@@ -8,6 +8,7 @@ import swagger_ui_bundle
 from flask import Flask, send_from_directory
 
 from casesvc import db
+from casesvc.api.render import Renderer
 from casesvc.api.spec import Api
 from casesvc.clock import Clock, SystemClock
 from casesvc.config import Config
@@ -60,6 +61,7 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> F
     app.json.sort_keys = False  # type: ignore[attr-defined]
     service = build_service(config, clock)
     app.extensions["casesvc.service"] = service
+    app.extensions["casesvc.renderer"] = Renderer()
     app.extensions["casesvc.config"] = config
 
     # Each request borrows a pooled connection and gives it back when it ends.

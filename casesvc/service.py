@@ -9,6 +9,7 @@ import builtins
 import dataclasses
 import datetime as dt
 import hashlib
+import re
 import secrets
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
@@ -33,13 +34,12 @@ def new_case_id() -> str:
     return CASE_ID_PREFIX + secrets.token_hex(CASE_ID_BYTES)
 
 
+_CASE_ID = re.compile(rf"{CASE_ID_PREFIX}[0-9a-f]{{{2 * CASE_ID_BYTES}}}")
+
+
 def looks_like_case_id(value: str) -> bool:
     """Cheap shape check, so that junk ids never reach the database."""
-    return (
-        len(value) == CASE_ID_LENGTH
-        and value.startswith(CASE_ID_PREFIX)
-        and all(c in "0123456789abcdef" for c in value[len(CASE_ID_PREFIX) :])
-    )
+    return len(value) == CASE_ID_LENGTH and _CASE_ID.fullmatch(value) is not None
 
 
 class CaseNotFound(LookupError):

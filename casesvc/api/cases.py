@@ -8,6 +8,7 @@ from flask import Response, current_app, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
+from casesvc.api.render import Renderer, json_response
 from casesvc.lifecycle import Status
 from casesvc.schemas import (
     ApiErrorSchema,
@@ -63,6 +64,10 @@ def service() -> CaseService:
     return current_app.extensions["casesvc.service"]
 
 
+def renderer() -> Renderer:
+    return current_app.extensions["casesvc.renderer"]
+
+
 def case_headers(view: CaseView) -> dict[str, str]:
     headers = {"Cache-Control": "no-store", "ETag": f'"{view.etag}"'}
     if view.retry_after is not None:
@@ -94,7 +99,7 @@ class Cases(MethodView):
         view = service().create()
         headers = case_headers(view)
         headers["Location"] = url_for("cases.Case", case_id=view.case_id)
-        return view.document(), 201, headers
+        return json_response(renderer().case(view), 201, headers)
 
     @blp.doc(operationId="listCases")
     @blp.arguments(CaseListQuerySchema, location="query", as_kwargs=True)
@@ -123,15 +128,8 @@ class Cases(MethodView):
             page = service().list(page_size=page_size, page_token=page_token, status=status)
         except InvalidPageToken as exc:
             abort(400, message=str(exc), errors={"query": {"page_token": [str(exc)]}})
-        full = view is ListView.FULL
-        return (
-            {
-                "cases": [v.document(full=full) for v in page.cases],
-                "next_page_token": page.next_page_token,
-            },
-            200,
-            {"Cache-Control": "no-store"},
-        )
+        body = renderer().page(page.cases, page.next_page_token, full=view is ListView.FULL)
+        return json_response(body, 200, {"Cache-Control": "no-store"})
 
 
 CASE_ID = {
@@ -183,4 +181,4 @@ class Case(MethodView):
         headers = case_headers(view)
         if request.if_none_match.contains(view.etag):
             return Response(status=304, headers=headers)
-        return view.document(), 200, headers
+        return json_response(renderer().case(view), 200, headers)

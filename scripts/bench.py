@@ -1,0 +1,382 @@
+"""`make bench`: casesvc against a bare-Flask ceiling, same server settings, same run.
+
+Starts the production `casesvc serve` (gunicorn, 2 sync workers) on fresh SQLite databases
+and a bare Flask app returning a constant small JSON under the same gunicorn settings, seeds
+data by bulk insert, drives each scenario with wrk, and reports req/s, p50 and p99 as ratios
+to the ceiling. Ceiling runs alternate with scenario runs (each scenario is compared with the
+mean of the ceiling runs just before and after it), so drift on a noisy machine cancels out.
+It reports; it asserts nothing. Results go to docs/performance.json and the table in
+docs/performance.md.
+
+    python -m scripts.bench [--duration 10] [--rows-large 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+WORKERS = 2
+WRK_THREADS = 2
+WRK_CONNECTIONS = 16
+# Long thresholds keep a case created now `submitted` for the whole run, so the
+# "submitted" scenario measures what it says; a complete case is dated far in the past.
+LONG = {"CASESVC_PROCESSING_AFTER": "1000000", "CASESVC_COMPLETE_AFTER": "2000000"}
+TARGETS = {
+    "get_submitted": 0.70,
+    "get_complete": 0.60,
+    "get_304": 0.75,
+    "post": 0.45,
+}
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_up(url: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server for {url} exited with {proc.returncode}")
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not come up")
+
+
+@contextlib.contextmanager
+def server(cmd: list[str], url: str, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_up(url, proc)
+        yield proc
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+def casesvc_server(db_url: str, port: int) -> contextlib.AbstractContextManager:  # type: ignore[type-arg]
+    env = dict(os.environ, DATABASE_URL=db_url, **LONG)
+    cmd = [
+        sys.executable,
+        "-m",
+        "cli",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(WORKERS),
+    ]
+    return server(cmd, f"http://127.0.0.1:{port}/openapi.json", env)
+
+
+def ceiling_server(port: int) -> contextlib.AbstractContextManager:  # type: ignore[type-arg]
+    code = (
+        "from casesvc.serving import serve; from scripts.ceiling import create_app; "
+        f"serve(create_app, host='127.0.0.1', port={port}, workers={WORKERS}, threads=1)"
+    )
+    return server([sys.executable, "-c", code], f"http://127.0.0.1:{port}/", dict(os.environ))
+
+
+def seed(db_url: str, rows: int) -> list[str]:
+    """Bulk-insert ``rows`` cases, spread over the last ``rows`` seconds of a 2,000,000 s
+    lifecycle (so statuses vary); returns the ids of a submitted and a complete case."""
+    from casesvc import build_service
+    from casesvc.config import Config
+    from casesvc.models import Case
+
+    service = build_service(
+        Config(
+            database_url=db_url,
+            processing_after=1_000_000,
+            complete_after=2_000_000,
+            auto_upgrade=True,
+        )
+    )
+    now = dt.datetime.now(dt.UTC)
+    keys = service.catalog.keys
+    with service.database.connection_context():
+        batch: list[dict[str, object]] = []
+        with service.database.atomic():
+            for i in range(rows):
+                at = now - dt.timedelta(seconds=3_000_000 * i / rows)
+                batch.append(
+                    {
+                        "id": f"case_{i + 1:024x}",
+                        "created_at": at,
+                        "timeline_started_at": at,
+                        "status": "submitted",
+                        "determination": keys[i % len(keys)],
+                    }
+                )
+                if len(batch) == 5000:
+                    Case.insert_many(batch).execute()
+                    batch = []
+            if batch:
+                Case.insert_many(batch).execute()
+        submitted = service.create().case_id
+        complete = service.create().case_id
+        Case.update(timeline_started_at=now - dt.timedelta(days=365)).where(
+            Case.id == complete
+        ).execute()
+        service.database.execute_sql("ANALYZE")
+    return [submitted, complete]
+
+
+LATENCY = re.compile(r"^\s+(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s)\s*$", re.M)
+
+
+def wrk(url: str, duration: int, script: str | None = None) -> dict[str, float]:
+    cmd = ["wrk", f"-t{WRK_THREADS}", f"-c{WRK_CONNECTIONS}", f"-d{duration}s", "--latency"]
+    if script:
+        cmd += ["-s", script]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    lat = {}
+    for pct, value, unit in LATENCY.findall(out):
+        lat[pct] = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {
+        "rps": rps,
+        "p50_ms": lat["50"],
+        "p99_ms": lat["99"],
+        "non_2xx_3xx": int(bad.group(1)) if bad else 0,
+        "socket_errors": errors.group(1).strip() if errors else "",
+    }  # type: ignore[dict-item]
+
+
+def lua(tmp: Path, name: str, body: str) -> str:
+    path = tmp / f"{name}.lua"
+    path.write_text(body)
+    return str(path)
+
+
+def peak_rss_mb(master_pid: int) -> list[float]:
+    """Peak resident memory (VmHWM) of each worker of a gunicorn master."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            if ppid != master_pid:
+                continue
+            for line in (entry / "status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    found.append(int(line.split()[1]) / 1024)
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    wrk_version = subprocess.run(["wrk", "--version"], capture_output=True, text=True)
+    return {
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "python": platform.python_version(),
+        "wrk": (wrk_version.stdout or wrk_version.stderr).split(" [")[0],
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--rows-small", type=int, default=10_000)
+    parser.add_argument("--rows-large", type=int, default=1_000_000)
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is needed: apt-get install -y wrk (make bench installs it)")
+
+    tmp = Path(tempfile.mkdtemp(prefix="casesvc-bench-"))
+    small, large = f"sqlite:///{tmp}/small.db", f"sqlite:///{tmp}/large.db"
+    print(f"seeding {args.rows_small:,} and {args.rows_large:,} rows …", flush=True)
+    t = time.monotonic()
+    submitted, complete = seed(small, args.rows_small)
+    seed(large, args.rows_large)
+    print(f"seeded in {time.monotonic() - t:.0f} s", flush=True)
+
+    p_small, p_large, p_ceiling = free_port(), free_port(), free_port()
+    base, big = f"http://127.0.0.1:{p_small}", f"http://127.0.0.1:{p_large}"
+    results: dict[str, dict[str, object]] = {}
+    with (
+        casesvc_server(small, p_small) as svc_proc,
+        casesvc_server(large, p_large) as big_proc,
+        ceiling_server(p_ceiling) as _,
+    ):
+        etag = urllib.request.urlopen(f"{base}/cases/{submitted}").headers["ETag"]
+        scenarios: list[tuple[str, str, str | None]] = [
+            ("get_submitted", f"{base}/cases/{submitted}", None),
+            ("get_complete", f"{base}/cases/{complete}", None),
+            (
+                "get_304",
+                f"{base}/cases/{submitted}",
+                lua(tmp, "etag", f"wrk.headers['If-None-Match'] = '{etag}'\n"),
+            ),
+            ("post", f"{base}/cases", lua(tmp, "post", 'wrk.method = "POST"\n')),
+            ("list_10k", f"{base}/cases?page_size=50", None),
+            ("list_10k_status", f"{base}/cases?page_size=50&status=submitted", None),
+            ("list_1m", f"{big}/cases?page_size=50", None),
+            ("list_1m_status", f"{big}/cases?page_size=50&status=submitted", None),
+            (
+                "mixed",
+                base,
+                lua(
+                    tmp,
+                    "mixed",
+                    f"""
+math.randomseed(42)
+local paths = {{"/cases/{submitted}", "/cases/{complete}", "/cases?page_size=50"}}
+request = function()
+  local r = math.random(10)
+  if r <= 2 then return wrk.format("POST", "/cases") end
+  return wrk.format("GET", paths[(r % 3) + 1])
+end
+""",
+                ),
+            ),
+        ]
+        ceiling_url = f"http://127.0.0.1:{p_ceiling}/"
+        wrk(ceiling_url, 2)  # warm-up
+        before = wrk(ceiling_url, args.duration)
+        for name, url, script in scenarios:
+            wrk(url, 1, script)  # warm-up
+            measured = wrk(url, args.duration, script)
+            after = wrk(ceiling_url, args.duration)
+            ceiling = {
+                k: statistics.mean([before[k], after[k]])  # type: ignore[type-var]
+                for k in ("rps", "p50_ms", "p99_ms")
+            }
+            results[name] = {
+                **measured,
+                "ceiling": ceiling,
+                "rps_ratio": measured["rps"] / ceiling["rps"],
+                "p50_ratio": measured["p50_ms"] / ceiling["p50_ms"],
+                "p99_ratio": measured["p99_ms"] / ceiling["p99_ms"],
+            }
+            print(
+                f"{name:<16} {measured['rps']:>8.0f} req/s  x{results[name]['rps_ratio']:.2f}"
+                f"  p50 {measured['p50_ms']:.2f} ms  p99 {measured['p99_ms']:.2f} ms"
+                f"  (ceiling {ceiling['rps']:.0f} req/s)",
+                flush=True,
+            )
+            before = after
+        rss = peak_rss_mb(svc_proc.pid) + peak_rss_mb(big_proc.pid)
+
+    summary = {
+        "machine": machine(),
+        "command": "make bench",
+        "settings": {
+            "server": f"gunicorn, {WORKERS} sync workers",
+            "wrk": f"-t{WRK_THREADS} -c{WRK_CONNECTIONS} -d{args.duration}s",
+            "rows": [args.rows_small, args.rows_large],
+        },
+        "scenarios": results,
+        "list_p50_1m_over_10k": results["list_1m"]["p50_ms"] / results["list_10k"]["p50_ms"],  # type: ignore[operator]
+        "list_status_p50_1m_over_10k": results["list_1m_status"]["p50_ms"]  # type: ignore[operator]
+        / results["list_10k_status"]["p50_ms"],
+        "peak_rss_per_worker_mb": max(rss) if rss else None,
+    }
+    table = markdown(summary)
+    print()
+    print(table)
+    if not args.no_write:
+        (DOCS / "performance.json").write_text(json.dumps(summary, indent=2) + "\n")
+        write_table(table)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def markdown(summary: dict) -> str:  # type: ignore[type-arg]
+    s = summary["scenarios"]
+    m = summary["machine"]
+    lines = [
+        f"Measured {m['date']} on {m['cores']} cores ({m['cpu']}), Python {m['python']}, "
+        f"{m['wrk']}; {summary['settings']['server']}; wrk {summary['settings']['wrk']}. "
+        f"Command: `{summary['command']}`.",
+        "",
+        "| scenario | req/s | ratio to ceiling | p50 ms | p99 ms | target | met |",
+        "|---|---:|---:|---:|---:|---|---|",
+    ]
+    for name, r in s.items():
+        target = TARGETS.get(name)
+        met = "" if target is None else ("yes" if r["rps_ratio"] >= target else "**no**")
+        wanted = f"≥ {target:.2f}" if target else ""
+        lines.append(
+            f"| {name} | {r['rps']:.0f} | {r['rps_ratio']:.2f} | {r['p50_ms']:.2f} | "
+            f"{r['p99_ms']:.2f} | {wanted} | {met} |"
+        )
+    ceil = [r["ceiling"]["rps"] for r in s.values()]
+    lines.append(f"| *ceiling (bare Flask)* | {statistics.mean(ceil):.0f} | 1.00 | | | | |")
+    ratio = summary["list_p50_1m_over_10k"]
+    ratio_s = summary["list_status_p50_1m_over_10k"]
+    rss = summary["peak_rss_per_worker_mb"]
+    lines += [
+        "",
+        f"- list page p50 at 1M rows ÷ at 10k rows: **{ratio:.2f}** without a filter, "
+        f"**{ratio_s:.2f}** with `status=submitted` (target ≤ 1.3: "
+        f"{'met' if max(ratio, ratio_s) <= 1.3 else 'not met'})",
+        f"- peak RSS per worker: **{rss:.1f} MB** (target ≤ 80 MB: "
+        f"{'met' if rss is not None and rss <= 80 else 'not met'})",
+    ]
+    return "\n".join(lines)
+
+
+def write_table(table: str) -> None:
+    path = DOCS / "performance.md"
+    text = (
+        path.read_text()
+        if path.exists()
+        else "# Performance\n\n<!-- bench:start -->\n<!-- bench:end -->\n"
+    )
+    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    path.write_text(f"{head}{start}\n{table}\n{end}{tail}")
+
+
+if __name__ == "__main__":
+    main()
