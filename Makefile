@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha1s
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help setup run bench test test-sqlite test-postgres lint format lock clean
+.PHONY: help setup run bench test test-sqlite test-postgres lint format lock clean screenshots
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ test-sqlite: setup  ## The suite on SQLite only (no lint)
 
 test-postgres: setup  ## The suite on a throwaway PostgreSQL cluster only (no lint)
 	scripts/with-postgres $(BIN)/pytest -p no:cacheprovider $(ARGS)
+
+screenshots: setup  ## Refresh the web UI screenshots in docs/screenshots (needs /usr/bin/chromium)
+	$(BIN)/python scripts/screenshots.py
 
 lock: setup  ## Re-pin every dependency into requirements.lock
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' > requirements.lock

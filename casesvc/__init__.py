@@ -83,4 +83,8 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> F
     api = Api(app, spec_kwargs={"info": API_INFO})
     api.register_blueprint(cases_blp)
     register_database_errors(app, api)
+
+    from casesvc.web import blp as web_blp
+
+    app.register_blueprint(web_blp)  # plain Flask: the UI stays out of the OpenAPI document
     return app

@@ -1,0 +1,301 @@
+// The live case page: polls GET /cases/{id} as Retry-After says, with the ETag, until complete.
+import { getCase } from "./api.js";
+import {
+  el,
+  formatDateTime,
+  formatDuration,
+  formatEventDate,
+  icon,
+  paragraphs,
+  STATUS_LABELS,
+  statusBadge,
+  verdictBadge,
+} from "./ui.js";
+
+const FALLBACK_WAIT_S = 2; // when an answer carries no usable Retry-After
+const MAX_WAIT_S = 3600;
+const MAX_FAILURES = 6; // consecutive network/server failures before live updates stop
+const MAX_BACKOFF_S = 30;
+const STAGES = ["submitted", "processing", "complete"];
+
+const root = document.getElementById("case");
+const caseId = root.dataset.caseId;
+const field = (name) => root.querySelector(`[data-field="${name}"]`);
+const connection = field("connection");
+const failedBox = document.getElementById("failed");
+
+const state = {
+  document: null, // the last case document received
+  etag: null,
+  nextStageAt: null, // performance.now() at which the next stage is due, per Retry-After
+  failures: 0,
+  timer: null,
+  ticker: null,
+  renderedSteps: false,
+};
+
+// -- polling -----------------------------------------------------------------------------
+
+function schedule(seconds) {
+  clearTimeout(state.timer);
+  state.timer = setTimeout(poll, seconds * 1000);
+}
+
+async function poll() {
+  state.timer = null;
+  let answer;
+  try {
+    answer = await getCase(caseId, state.etag);
+  } catch (error) {
+    handleError(error);
+    return;
+  }
+  state.failures = 0;
+  connection.hidden = true;
+  failedBox.hidden = true;
+  state.etag = answer.etag;
+  if (!answer.notModified) state.document = answer.document;
+  const wait = answer.retryAfter ?? FALLBACK_WAIT_S;
+  state.nextStageAt = answer.retryAfter === null ? null : performance.now() + wait * 1000;
+  render();
+  startTicker(); // display only: the age keeps counting, without requests
+  if (state.document.status === "complete") return; // nothing more will change: stop polling
+  schedule(Math.min(Math.max(wait, 1), MAX_WAIT_S));
+}
+
+function handleError(error) {
+  if (error.status === 404) {
+    showNotFound();
+    return;
+  }
+  const transient = error.status === 0 || error.status === 429 || error.status >= 500;
+  state.failures += 1;
+  if (!transient || state.failures >= MAX_FAILURES) {
+    stopTicker();
+    connection.hidden = true;
+    failedBox.querySelector(".alert-title").textContent = transient
+      ? "casesvc can't be reached."
+      : "The case could not be loaded.";
+    failedBox.querySelector("[data-role=message]").textContent = transient
+      ? `Live updates stopped after ${state.failures} failed attempts.`
+      : `casesvc answered: ${error.message}`;
+    failedBox.hidden = false;
+    return;
+  }
+  const backoff = Math.min(2 ** (state.failures - 1), MAX_BACKOFF_S);
+  const wait = Math.min(Math.max(error.retryAfter ?? backoff, 1), MAX_WAIT_S);
+  const problem = error.status === 0 ? "Connection lost." : `casesvc answered ${error.status}.`;
+  connection.textContent = `${problem} Reconnecting in ${wait} s (attempt ${
+    state.failures + 1
+  } of ${MAX_FAILURES})…`;
+  connection.hidden = false;
+  schedule(wait);
+}
+
+function retryNow() {
+  failedBox.hidden = true;
+  state.failures = 0;
+  poll();
+}
+
+// -- rendering ---------------------------------------------------------------------------
+
+function render() {
+  const doc = state.document;
+  root.setAttribute("aria-busy", "false");
+  root.dataset.status = doc.status;
+  document.title = `${STATUS_LABELS[doc.status] || doc.status} · ${doc.procedure_name} · casesvc`;
+  field("procedure").textContent = doc.procedure_name;
+  field("cpt").replaceChildren(
+    ...doc.cpt_codes.map((code) => el("li", { class: "chip" }, el("abbr", { text: "CPT", attrs: { title: "Current Procedural Terminology" } }), ` ${code}`)),
+  );
+  statusBadge(doc.status, field("status-badge"));
+  field("created").textContent = formatDateTime(doc.created_at);
+  renderTracker(doc.status);
+  renderClock();
+  renderSummary(doc);
+  if (doc.status === "complete" && !state.renderedSteps) renderDetermination(doc);
+}
+
+function renderTracker(status) {
+  const current = STAGES.indexOf(status);
+  for (const item of field("tracker").children) {
+    const index = STAGES.indexOf(item.dataset.stage);
+    const done = index < current || status === "complete";
+    const isCurrent = index === current;
+    item.classList.toggle("is-done", done);
+    item.classList.toggle("is-current", isCurrent);
+    if (isCurrent) item.setAttribute("aria-current", "step");
+    else item.removeAttribute("aria-current");
+    item.querySelector("[data-role=state]").textContent = done
+      ? "Done"
+      : isCurrent
+        ? "In progress"
+        : "Waiting";
+  }
+}
+
+/** Age (from created_at) and the time to the next stage (from the last Retry-After). */
+function renderClock() {
+  const doc = state.document;
+  if (!doc) return;
+  const age = (Date.now() - new Date(doc.created_at).getTime()) / 1000;
+  field("age").textContent = formatDuration(age);
+  const next = field("next");
+  if (doc.status === "complete") {
+    next.textContent = "None, review complete";
+    return;
+  }
+  const following = STATUS_LABELS[STAGES[STAGES.indexOf(doc.status) + 1]];
+  const left = state.nextStageAt === null ? 0 : Math.ceil((state.nextStageAt - performance.now()) / 1000);
+  next.textContent = left > 0 ? `${following} in ${formatDuration(left)}` : `${following}, any moment now`;
+}
+
+function startTicker() {
+  if (state.ticker === null) state.ticker = setInterval(renderClock, 1000);
+}
+
+function stopTicker() {
+  clearInterval(state.ticker);
+  state.ticker = null;
+}
+
+function renderSummary(doc) {
+  const box = field("summary");
+  if (doc.summary === null || doc.summary === undefined) return;
+  if (box.dataset.rendered === doc.summary) return;
+  box.dataset.rendered = doc.summary;
+  box.replaceChildren(...paragraphs(doc.summary));
+}
+
+function renderDetermination(doc) {
+  state.renderedSteps = true;
+  field("determination-pending").hidden = true;
+  const outcome = field("outcome");
+  outcome.className = `outcome ${doc.is_met ? "outcome-met" : "outcome-not-met"}`;
+  outcome.replaceChildren(
+    el("span", { class: "outcome-icon" }, icon(doc.is_met ? "check" : "cross")),
+    el(
+      "div",
+      {},
+      el("p", { class: "outcome-eyebrow", text: "Determination" }),
+      el("p", { class: "outcome-title", text: doc.is_met ? "Criteria met" : "Criteria not met" }),
+      el("p", {
+        class: "outcome-detail",
+        text: `${doc.steps.length} guideline ${doc.steps.length === 1 ? "question" : "questions"} reviewed. ${
+          doc.is_met
+            ? "The requested service meets the payer's medical-necessity criteria."
+            : "The requested service does not meet the payer's medical-necessity criteria."
+        }`,
+      }),
+    ),
+  );
+  outcome.hidden = false;
+  field("steps").replaceChildren(...doc.steps.map((step, index) => renderStep(step, index, doc.steps.length)));
+  const toggle = field("expand-all");
+  toggle.hidden = doc.steps.length === 0;
+  toggle.addEventListener("click", () => {
+    const cards = [...field("steps").querySelectorAll("details.step")];
+    const open = !cards.every((card) => card.open);
+    for (const card of cards) card.open = open;
+    toggle.textContent = open ? "Collapse all steps" : "Expand all steps";
+  });
+}
+
+function choiceList(items, { keyed }) {
+  return el(
+    "ul",
+    { class: "choices" },
+    ...items.map((item) =>
+      el(
+        "li",
+        { class: item.selected ? "choice is-selected" : "choice" },
+        el("span", { class: "choice-mark" }, item.selected ? icon("check") : null),
+        keyed ? el("span", { class: "choice-key", text: item.key }) : null,
+        el("span", { class: "choice-text", text: item.text }),
+        item.selected ? el("span", { class: "tag", text: keyed ? "Selected" : "Applies" }) : null,
+      ),
+    ),
+  );
+}
+
+function nextStepText(next) {
+  if (next === "SUCCESS") return "End of review: leads to the requested service";
+  if (next === "FAILURE") return "End of review: does not lead to the requested service";
+  return `Question ${next}`;
+}
+
+function renderStep(step, index, count) {
+  const body = el("div", { class: "step-body" });
+  body.append(el("h3", { text: "Options" }), choiceList(step.options, { keyed: true }));
+  if (step.logic && step.logic.length) {
+    body.append(el("h3", { text: "Logic" }), choiceList(step.logic, { keyed: false }));
+  }
+  body.append(
+    el(
+      "dl",
+      { class: "facts facts-inline" },
+      el("div", {}, el("dt", { text: "Decision" }), el("dd", { class: "decision", text: step.decision })),
+      el("div", {}, el("dt", { text: "Next" }), el("dd", { text: nextStepText(step.next_step) })),
+    ),
+  );
+  const reasoning = el(
+    "details",
+    { class: "reasoning" },
+    el("summary", { text: "Reasoning" }),
+    el("div", { class: "prose" }, ...paragraphs(step.reasoning)),
+  );
+  body.append(reasoning);
+  body.append(
+    el("h3", { text: `Evidence (${step.evidence.length})` }),
+    el(
+      "ul",
+      { class: "evidence" },
+      ...step.evidence.map((item) =>
+        el(
+          "li",
+          { class: "evidence-item" },
+          el("blockquote", { text: item.content }),
+          el(
+            "p",
+            { class: "evidence-source" },
+            el("span", { class: "mono", text: item.pdf_name }),
+            el("span", { text: `Page ${item.page_number}` }),
+            el("span", { text: formatEventDate(item.event_datetime) }),
+          ),
+        ),
+      ),
+    ),
+  );
+  return el(
+    "li",
+    {},
+    el(
+      "details",
+      { class: "step card-inner" },
+      el(
+        "summary",
+        {},
+        el("span", { class: "step-number", text: `Step ${index + 1} of ${count}` }),
+        el("span", { class: "step-question", text: step.question }),
+        el(
+          "span",
+          { class: "step-meta" },
+          el("span", { class: "pill", text: `Answer ${step.decision}` }),
+          verdictBadge(step.is_met),
+        ),
+      ),
+      body,
+    ),
+  );
+}
+
+function showNotFound() {
+  stopTicker();
+  root.hidden = true;
+  document.getElementById("not-found").hidden = false;
+  document.title = "Case not found · casesvc";
+}
+
+failedBox.querySelector("[data-role=retry]").addEventListener("click", retryNow);
+poll();
