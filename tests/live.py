@@ -57,7 +57,9 @@ class LiveServer:
             "127.0.0.1", 0, self.app, threaded=True, request_handler=QuietHandler
         )
         self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def start(self) -> LiveServer:
         self._thread.start()
