@@ -31,6 +31,7 @@ const state = {
   failures: 0,
   timer: null,
   ticker: null,
+  renderedSummary: null,
   renderedSteps: false,
 };
 
@@ -106,8 +107,9 @@ function render() {
   root.dataset.status = doc.status;
   document.title = `${STATUS_LABELS[doc.status] || doc.status} · ${doc.procedure_name} · casesvc`;
   field("procedure").textContent = doc.procedure_name;
+  const cpt = () => el("abbr", { text: "CPT", attrs: { title: "Current Procedural Terminology" } });
   field("cpt").replaceChildren(
-    ...doc.cpt_codes.map((code) => el("li", { class: "chip" }, el("abbr", { text: "CPT", attrs: { title: "Current Procedural Terminology" } }), ` ${code}`)),
+    ...doc.cpt_codes.map((code) => el("li", { class: "chip" }, cpt(), ` ${code}`)),
   );
   statusBadge(doc.status, field("status-badge"));
   field("created").textContent = formatDateTime(doc.created_at);
@@ -147,8 +149,10 @@ function renderClock() {
     return;
   }
   const following = STATUS_LABELS[STAGES[STAGES.indexOf(doc.status) + 1]];
-  const left = state.nextStageAt === null ? 0 : Math.ceil((state.nextStageAt - performance.now()) / 1000);
-  next.textContent = left > 0 ? `${following} in ${formatDuration(left)}` : `${following}, any moment now`;
+  const left =
+    state.nextStageAt === null ? 0 : Math.ceil((state.nextStageAt - performance.now()) / 1000);
+  next.textContent =
+    left > 0 ? `${following} in ${formatDuration(left)}` : `${following}, any moment now`;
 }
 
 function startTicker() {
@@ -161,11 +165,17 @@ function stopTicker() {
 }
 
 function renderSummary(doc) {
-  const box = field("summary");
   if (doc.summary === null || doc.summary === undefined) return;
-  if (box.dataset.rendered === doc.summary) return;
-  box.dataset.rendered = doc.summary;
-  box.replaceChildren(...paragraphs(doc.summary));
+  if (state.renderedSummary === doc.summary) return;
+  state.renderedSummary = doc.summary;
+  field("summary").replaceChildren(...paragraphs(doc.summary));
+}
+
+function outcomeDetail(doc) {
+  const questions = `${doc.steps.length} guideline question${doc.steps.length === 1 ? "" : "s"}`;
+  const verdict = doc.is_met ? "meets" : "does not meet";
+  const criteria = "the payer's medical-necessity criteria";
+  return `${questions} reviewed. The requested service ${verdict} ${criteria}.`;
 }
 
 function renderDetermination(doc) {
@@ -180,18 +190,12 @@ function renderDetermination(doc) {
       {},
       el("p", { class: "outcome-eyebrow", text: "Determination" }),
       el("p", { class: "outcome-title", text: doc.is_met ? "Criteria met" : "Criteria not met" }),
-      el("p", {
-        class: "outcome-detail",
-        text: `${doc.steps.length} guideline ${doc.steps.length === 1 ? "question" : "questions"} reviewed. ${
-          doc.is_met
-            ? "The requested service meets the payer's medical-necessity criteria."
-            : "The requested service does not meet the payer's medical-necessity criteria."
-        }`,
-      }),
+      el("p", { class: "outcome-detail", text: outcomeDetail(doc) }),
     ),
   );
   outcome.hidden = false;
-  field("steps").replaceChildren(...doc.steps.map((step, index) => renderStep(step, index, doc.steps.length)));
+  const count = doc.steps.length;
+  field("steps").replaceChildren(...doc.steps.map((step, index) => renderStep(step, index, count)));
   const toggle = field("expand-all");
   toggle.hidden = doc.steps.length === 0;
   toggle.addEventListener("click", () => {
@@ -235,7 +239,12 @@ function renderStep(step, index, count) {
     el(
       "dl",
       { class: "facts facts-inline" },
-      el("div", {}, el("dt", { text: "Decision" }), el("dd", { class: "decision", text: step.decision })),
+      el(
+        "div",
+        {},
+        el("dt", { text: "Decision" }),
+        el("dd", { class: "decision", text: step.decision }),
+      ),
       el("div", {}, el("dt", { text: "Next" }), el("dd", { text: nextStepText(step.next_step) })),
     ),
   );

@@ -25,7 +25,10 @@ function row(item) {
   return el(
     "tr",
     {},
-    cell("Case", el("a", { class: "mono", text: item.case_id, attrs: { href: caseUrl(item.case_id) } })),
+    cell(
+      "Case",
+      el("a", { class: "mono", text: item.case_id, attrs: { href: caseUrl(item.case_id) } }),
+    ),
     cell(
       "Procedure",
       el("span", { class: "procedure", text: item.procedure_name }),
@@ -34,9 +37,17 @@ function row(item) {
     cell("Status", statusBadge(item.status)),
     cell(
       "Determination",
-      item.is_complete ? verdictBadge(item.is_met) : el("span", { class: "muted", text: "Pending" }),
+      item.is_complete
+        ? verdictBadge(item.is_met)
+        : el("span", { class: "muted", text: "Pending" }),
     ),
-    cell("Created", el("time", { text: formatDateTime(item.created_at, { short: true }), attrs: { datetime: item.created_at } })),
+    cell(
+      "Created",
+      el("time", {
+        text: formatDateTime(item.created_at, { short: true }),
+        attrs: { datetime: item.created_at },
+      }),
+    ),
   );
 }
 
