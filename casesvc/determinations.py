@@ -22,6 +22,7 @@ class Determination:
     summary: str
     is_met: bool
     steps: tuple[Mapping[str, Any], ...]
+    digest: str = ""  # of the asset file, so that an edited sample changes every ETag
 
 
 class Catalog:
@@ -50,6 +51,7 @@ class Catalog:
                     summary=data["summary"],
                     is_met=data["is_met"],
                     steps=tuple(data["steps"]),
+                    digest=hashlib.sha256(raw).hexdigest()[:16],
                 )
             )
         return cls(found, sha.hexdigest()[:16])

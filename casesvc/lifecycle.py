@@ -15,7 +15,7 @@ class Status(enum.StrEnum):
 
     @property
     def rank(self) -> int:
-        return _ORDER.index(self)
+        return _RANK[self]
 
     def earlier(self) -> tuple[Status, ...]:
         """The stages before this one."""
@@ -26,6 +26,7 @@ class Status(enum.StrEnum):
 
 
 _ORDER = (Status.SUBMITTED, Status.PROCESSING, Status.COMPLETE)
+_RANK = {status: rank for rank, status in enumerate(_ORDER)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,6 +60,5 @@ class Lifecycle:
         """Whole seconds (rounded up, at least 1) until the stage after ``status``."""
         if status is Status.COMPLETE:
             return None
-        following = _ORDER[status.rank + 1]
-        remaining = (self.starts_after(following) - age).total_seconds()
-        return max(1, math.ceil(remaining))
+        edge = self.processing_after if status is Status.SUBMITTED else self.complete_after
+        return max(1, math.ceil((edge - age).total_seconds()))

@@ -65,8 +65,13 @@ class CaseView:
     determination: Determination
     age: dt.timedelta
     retry_after: int | None
-    etag: str
     last_advanced_at: dt.datetime | None = None
+
+    @property
+    def etag(self) -> str:
+        """Changes exactly when the representation does: with the status, or the sample."""
+        seed = f"{self.case_id}:{self.status.value}:{self.determination.digest}"
+        return hashlib.sha256(seed.encode()).hexdigest()[:32]
 
     @property
     def fast_forwarded(self) -> dt.timedelta:
@@ -181,10 +186,10 @@ class CaseService:
             case_id = self._new_id()
             determination = self.catalog.pick(case_id)
             try:
-                with self.database.atomic():
-                    self._insert_statement().execute(
-                        id=case_id, now=now, determination=determination.key
-                    )
+                # One INSERT in autocommit mode: committed (and durable) when it returns.
+                self._insert_statement().execute(
+                    id=case_id, now=now, determination=determination.key
+                )
             except peewee.IntegrityError:
                 continue  # a 96-bit collision: astronomically unlikely, but never fatal
             row = CaseRow(case_id, now, now, Status.SUBMITTED.value, determination.key, None)
@@ -277,9 +282,6 @@ class CaseService:
         return views
 
     def _view(self, row: CaseRow, status: Status, age: dt.timedelta) -> CaseView:
-        etag = hashlib.sha256(
-            f"{row.id}:{status.value}:{row.determination}:{self.catalog.digest}".encode()
-        ).hexdigest()[:32]
         return CaseView(
             case_id=row.id,
             created_at=row.created_at,
@@ -288,7 +290,6 @@ class CaseService:
             determination=self.catalog[row.determination],
             age=age,
             retry_after=self.lifecycle.seconds_to_next(status, age),
-            etag=etag,
             last_advanced_at=row.last_advanced_at,
         )
 

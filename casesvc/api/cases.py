@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, request, url_for
+from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
@@ -98,7 +98,7 @@ class Cases(MethodView):
         """
         view = service().create()
         headers = case_headers(view)
-        headers["Location"] = url_for("cases.Case", case_id=view.case_id)
+        headers["Location"] = f"{request.script_root}/cases/{view.case_id}"
         return json_response(renderer().case(view), 201, headers)
 
     @blp.doc(operationId="listCases")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable
+from json.encoder import encode_basestring_ascii  # what json.dumps uses for a str
 from typing import Any
 
 from flask import Response
@@ -46,7 +47,7 @@ class Renderer:
         """One case's JSON document."""
         created_at = view.created_at.astimezone(dt.UTC).isoformat(timespec="microseconds")
         return (
-            f'{{"case_id":{dumps(view.case_id)},"status":"{view.status.value}",'
+            f'{{"case_id":{encode_basestring_ascii(view.case_id)},"status":"{view.status.value}",'
             f'{self._content_of(view, full)},"created_at":"{created_at}"}}'
         )
 
