@@ -7,7 +7,7 @@ from typing import Any
 import swagger_ui_bundle
 from flask import Flask, send_from_directory
 
-from casesvc import db
+from casesvc import db, security
 from casesvc.api.render import Renderer
 from casesvc.api.spec import Api
 from casesvc.clock import Clock, SystemClock
@@ -83,6 +83,7 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> F
     api = Api(app, spec_kwargs={"info": API_INFO})
     api.register_blueprint(cases_blp)
     register_database_errors(app, api)
+    security.install(app, api, config)
 
     from casesvc.web import blp as web_blp
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_PATH = PROJECT_ROOT / "instance" / "casesvc.sqlite3"
@@ -20,6 +22,12 @@ ASSETS_DIR = PROJECT_ROOT / "assets" / "determinations"
 # Page tokens are signed so that a tampered token is refused. The key only protects
 # pagination cursors (no secrets ride in them); set CASESVC_SECRET_KEY in production.
 DEV_SECRET_KEY = "casesvc-development-key"
+
+# No route reads a request body (POST /cases takes none), so a small limit costs nothing.
+DEFAULT_MAX_BODY_BYTES = 16 * 1024
+# API tokens are RFC 6750 bearer tokens (b64token characters), long enough not to be guessed.
+MIN_TOKEN_LENGTH = 16
+TOKEN_PATTERN = re.compile(r"[A-Za-z0-9._~+/-]+=*")
 
 
 class ConfigError(ValueError):
@@ -40,12 +48,32 @@ class Config:
     # any other database must be upgraded explicitly with `casesvc db upgrade`.
     auto_upgrade: bool = False
     testing: bool = False
+    # Browser origins (scheme://host[:port]) allowed to call the API cross-origin. Empty: the
+    # API is same-origin only, which is all the bundled web UI needs.
+    cors_origins: tuple[str, ...] = ()
+    # Bearer tokens accepted on /cases*. Empty: no authentication (local use).
+    api_tokens: tuple[str, ...] = dataclasses.field(default=(), repr=False)
+    # Largest request body accepted, in bytes; anything bigger is a 413.
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 
     def __post_init__(self) -> None:
         if not 0 < self.processing_after < self.complete_after:
             raise ConfigError(
                 "CASESVC_PROCESSING_AFTER must be > 0 and below CASESVC_COMPLETE_AFTER "
                 f"(got {self.processing_after} and {self.complete_after})"
+            )
+        for origin in self.cors_origins:
+            _check_origin(origin)
+        for token in self.api_tokens:
+            if len(token) < MIN_TOKEN_LENGTH or not TOKEN_PATTERN.fullmatch(token):
+                raise ConfigError(
+                    f"each CASESVC_API_TOKENS entry must be at least {MIN_TOKEN_LENGTH} "
+                    "characters of A-Z a-z 0-9 . _ ~ + / - (e.g. from "
+                    "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+                )
+        if self.max_body_bytes < 0:
+            raise ConfigError(
+                f"CASESVC_MAX_BODY_BYTES must be 0 or more (got {self.max_body_bytes})"
             )
 
     @classmethod
@@ -64,6 +92,17 @@ class Config:
                 values[name] = _seconds(key, env[key])
         if env.get("CASESVC_SECRET_KEY"):
             values["secret_key"] = env["CASESVC_SECRET_KEY"]
+        if env.get("CASESVC_CORS_ORIGINS", "").strip():
+            values["cors_origins"] = tuple(
+                o.strip().rstrip("/") for o in _items(env["CASESVC_CORS_ORIGINS"])
+            )
+        if env.get("CASESVC_API_TOKENS", "").strip():
+            values["api_tokens"] = tuple(_items(env["CASESVC_API_TOKENS"]))
+        if env.get("CASESVC_MAX_BODY_BYTES", "").strip():
+            raw = env["CASESVC_MAX_BODY_BYTES"].strip()
+            if not raw.isdigit():
+                raise ConfigError(f"CASESVC_MAX_BODY_BYTES must be a whole number, got {raw!r}")
+            values["max_body_bytes"] = int(raw)
         values.update(overrides)
         if "database_url" in overrides and "auto_upgrade" not in overrides:
             values["auto_upgrade"] = overrides["database_url"] == DEFAULT_DATABASE_URL
@@ -78,3 +117,31 @@ def _seconds(key: str, raw: str) -> float:
     if value != value or value in (float("inf"), float("-inf")):
         raise ConfigError(f"{key} must be a finite number of seconds, got {raw!r}")
     return value
+
+
+def _items(raw: str) -> list[str]:
+    """The non-empty entries of a comma-separated list."""
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def _check_origin(origin: str) -> None:
+    """A CORS origin is exactly ``scheme://host[:port]``: no wildcard, path or credentials."""
+    parts = urlsplit(origin)
+    try:
+        parts.port  # noqa: B018 (raises on a malformed port)
+    except ValueError:
+        parts = parts._replace(netloc="")
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or "*" in origin
+        or "@" in parts.netloc
+        or parts.path
+        or parts.query
+        or parts.fragment
+        or origin != origin.strip()
+    ):
+        raise ConfigError(
+            "CASESVC_CORS_ORIGINS must list origins as scheme://host[:port], comma-separated "
+            f"(no wildcard, no path), got {origin!r}"
+        )

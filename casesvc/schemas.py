@@ -174,6 +174,20 @@ class CaseListQuerySchema(ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE
 
+    @ma.pre_load
+    def _each_parameter_once(self, data: Any, **_kwargs: Any) -> Any:
+        """A repeated parameter is refused, not silently resolved one way or the other."""
+        getlist = getattr(data, "getlist", None)
+        if getlist is not None:
+            repeated = {
+                name: ["Give this parameter once."]
+                for name in self.fields
+                if len(getlist(name)) > 1
+            }
+            if repeated:
+                raise ma.ValidationError(repeated)
+        return data
+
     page_size = fields.Integer(
         load_default=50, validate=validate.Range(min=1, max=500), metadata={"example": 50}
     )

@@ -388,14 +388,22 @@ class CaseService:
         return self._tokens.dumps(payload)
 
     def _decode_token(self, token: str, status: Status | None) -> tuple[dt.datetime, str]:
+        # The payload is checked as strictly as if it were unsigned: the signing key of a
+        # development install is public, so a well-signed token can still be forged.
         try:
-            created_at, case_id, for_status = self._tokens.loads(token)
+            payload = self._tokens.loads(token)
+            if not (isinstance(payload, list) and all(isinstance(p, str) for p in payload)):
+                raise TypeError("page token payload is not a list of strings")
+            created_at, case_id, for_status = payload
             instant = dt.datetime.fromisoformat(created_at)
-        except (itsdangerous.BadData, ValueError, TypeError) as exc:
+            if instant.tzinfo is None or not looks_like_case_id(case_id):
+                raise ValueError("page token payload is malformed")
+            instant = instant.astimezone(dt.UTC)
+        except (itsdangerous.BadData, ValueError, TypeError, OverflowError) as exc:
             raise InvalidPageToken("page_token is not valid") from exc
-        if for_status != (status.value if status else "") or instant.tzinfo is None:
+        if for_status != (status.value if status else ""):
             raise InvalidPageToken("page_token belongs to a different query")
-        return instant, str(case_id)
+        return instant, case_id
 
 
 def _status_condition(

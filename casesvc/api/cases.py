@@ -58,6 +58,18 @@ UNAVAILABLE = {
         }
     },
 }
+UNAUTHORIZED = {
+    "schema": ApiErrorSchema,
+    "description": "The server requires a bearer token (CASESVC_API_TOKENS) and none, or a "
+    "wrong one, was sent.",
+    "headers": {
+        "WWW-Authenticate": {
+            "description": "The bearer challenge.",
+            "required": True,
+            "schema": {"type": "string"},
+        }
+    },
+}
 
 
 def service() -> CaseService:
@@ -78,6 +90,7 @@ def case_headers(view: CaseView) -> dict[str, str]:
 @blp.route("")
 class Cases(MethodView):
     @blp.doc(operationId="createCase")
+    @blp.alt_response(401, **UNAUTHORIZED)
     @blp.response(
         201,
         CaseSchema,
@@ -110,6 +123,7 @@ class Cases(MethodView):
         headers={"Cache-Control": CACHE_CONTROL},
     )
     @blp.alt_response(400, schema=ApiErrorSchema, description="Invalid page_token.")
+    @blp.alt_response(401, **UNAUTHORIZED)
     @blp.alt_response(503, **UNAVAILABLE)
     def get(
         self,
@@ -165,6 +179,7 @@ class Case(MethodView):
         description="Not modified since the ETag given in If-None-Match.",
         headers={"Retry-After": RETRY_AFTER, "Cache-Control": CACHE_CONTROL, "ETag": ETAG},
     )
+    @blp.alt_response(401, **UNAUTHORIZED)
     @blp.alt_response(404, schema=ApiErrorSchema, description="No case has this id.")
     @blp.alt_response(503, **UNAVAILABLE)
     def get(self, case_id: str) -> Any:

@@ -1,0 +1,144 @@
+"""Safe defaults for every response: a body limit, security headers, CORS and optional tokens.
+
+All of it is configured from ``Config`` (see casesvc/config.py) and installed by
+``create_app``. Errors keep the one JSON format: they are raised with flask-smorest's ``abort``.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from flask import Flask, Response, request
+from flask_cors import CORS
+from flask_smorest import abort
+
+from casesvc.config import Config
+from casesvc.errors import Api
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+# Pages may send their own, stricter policy (the web UI does); framing is denied either way.
+DEFAULT_CSP = "frame-ancestors 'none'"
+
+BEARER_SCHEME = "bearerAuth"
+REALM = 'Bearer realm="casesvc"'
+PROTECTED_PREFIX = "/cases"
+
+
+def install(app: Flask, api: Api, config: Config) -> None:
+    """Register the body limit, the response headers, CORS and (when configured) auth."""
+    limit_bodies(app, config.max_body_bytes)
+    add_security_headers(app)
+    if config.cors_origins:
+        allow_origins(app, config.cors_origins)
+    require_tokens(app, config.api_tokens)
+    document_security(api, required=bool(config.api_tokens))
+
+
+def limit_bodies(app: Flask, max_bytes: int) -> None:
+    """Answer 413 for a body over ``max_bytes``, before any view runs.
+
+    ``MAX_CONTENT_LENGTH`` alone only fires when a view reads the body, and no view does
+    (POST /cases takes none). So the declared ``Content-Length`` is checked up front. A
+    chunked body has none: it is read here (and dropped) until it ends or passes the limit.
+    """
+    app.config["MAX_CONTENT_LENGTH"] = max_bytes
+    message = f"The request body is over the limit of {max_bytes} bytes."
+
+    @app.before_request
+    def _limit_body() -> None:
+        length = request.content_length
+        if length is not None:
+            if length > max_bytes:
+                abort(413, message=message)
+            return
+        # Without a length, the server must have de-chunked the body and marked where it
+        # ends; otherwise (werkzeug's rule) it is never read at all.
+        if not request.environ.get("wsgi.input_terminated"):
+            return
+        stream = request.environ["wsgi.input"]
+        seen = 0
+        while chunk := stream.read(min(64 * 1024, max_bytes + 1 - seen)):
+            seen += len(chunk)
+            if seen > max_bytes:
+                abort(413, message=message)
+
+
+def add_security_headers(app: Flask) -> None:
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        response.headers.setdefault("Content-Security-Policy", DEFAULT_CSP)
+        if _is_protected(request.path):
+            # Case data, and errors about it, are never stored by caches.
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+def allow_origins(app: Flask, origins: tuple[str, ...]) -> None:
+    """CORS for exactly these origins. Never credentials: the API uses bearer tokens, not
+    cookies, so ``Access-Control-Allow-Credentials`` is never sent."""
+    CORS(
+        app,
+        origins=list(origins),
+        methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["Authorization", "If-None-Match"],
+        expose_headers=["Location", "Retry-After", "ETag"],
+        supports_credentials=False,
+        send_wildcard=False,
+        vary_header=True,
+        max_age=600,
+    )
+
+
+def require_tokens(app: Flask, tokens: tuple[str, ...]) -> None:
+    """With tokens configured, ``/cases*`` need ``Authorization: Bearer <token>``."""
+    if not tokens:
+        return
+    expected = [token.encode() for token in tokens]
+
+    @app.before_request
+    def _authenticate() -> None:
+        # A CORS preflight never carries credentials; it reveals nothing either.
+        if request.method == "OPTIONS" or not _is_protected(request.path):
+            return
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not given.strip():
+            abort(
+                401,
+                message="This API needs a bearer token (Authorization: Bearer <token>).",
+                headers={"WWW-Authenticate": REALM},
+            )
+        candidate = given.strip().encode("utf-8", "surrogateescape")
+        matched = False
+        for token in expected:  # every token is compared, in constant time each
+            matched |= hmac.compare_digest(candidate, token)
+        if not matched:
+            abort(
+                401,
+                message="The bearer token is not valid.",
+                headers={"WWW-Authenticate": f'{REALM}, error="invalid_token"'},
+            )
+
+
+def document_security(api: Api, *, required: bool) -> None:
+    """Declare the bearer scheme in the OpenAPI document: required when tokens are
+    configured, optional (``{}`` allowed) when they are not."""
+    api.spec.components.security_scheme(
+        BEARER_SCHEME,
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "One of the tokens in CASESVC_API_TOKENS, when the server sets it.",
+        },
+    )
+    requirement: list[dict[str, list[str]]] = [{BEARER_SCHEME: []}]
+    api.spec.options["security"] = requirement if required else [*requirement, {}]
+
+
+def _is_protected(path: str) -> bool:
+    return path == PROTECTED_PREFIX or path.startswith(PROTECTED_PREFIX + "/")

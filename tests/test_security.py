@@ -1,0 +1,392 @@
+"""Secure defaults: response headers, CORS, optional bearer tokens and the body limit."""
+
+from __future__ import annotations
+
+import dataclasses
+import hmac
+import http.client
+import json
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from freezegun.api import FrozenDateTimeFactory
+
+from casesvc import create_app
+from casesvc.config import Config, ConfigError
+from casesvc.db import close_all
+from tests.servers import cli, running_server
+
+TOKEN = "tok_0123456789abcdefghijkl"
+OTHER_TOKEN = "tok_zyxwvutsrqponmlkjihgfe"
+ORIGIN = "https://ops.example.org"
+
+
+@pytest.fixture
+def make_app(
+    config: Config, frozen: FrozenDateTimeFactory
+) -> Iterator[Any]:  # a factory: make_app(**config overrides)
+    apps: list[Flask] = []
+
+    def make(**overrides: Any) -> FlaskClient:
+        app = create_app(dataclasses.replace(config, **overrides))
+        apps.append(app)
+        return app.test_client()
+
+    yield make
+    for app in apps:
+        close_all(app.extensions["casesvc.service"].database)
+
+
+def everything(client: FlaskClient, headers: dict[str, str] | None = None) -> list[Any]:
+    """One response of each kind the app gives: success, redirect-free docs, and errors."""
+    headers = headers or {}
+    created = client.post("/cases", headers=headers)
+    case_id = created.json["case_id"] if created.status_code == 201 else "case_" + "0" * 24
+    return [
+        created,
+        client.get(f"/cases/{case_id}", headers=headers),
+        client.get("/cases", headers=headers),
+        client.get("/cases?page_size=0", headers=headers),
+        client.get("/cases/" + "0" * 24, headers=headers),
+        client.delete("/cases", headers=headers),
+        client.post("/cases", data=b"x" * 20_000, headers=headers),
+        client.get("/openapi.json"),
+        client.get("/docs"),
+        client.get("/docs/static/swagger-ui.css"),
+        client.get("/nowhere"),
+        client.options("/cases"),
+    ]
+
+
+# -- headers on every response ---------------------------------------------------------
+
+
+def test_security_headers_on_every_response(client: FlaskClient) -> None:
+    """Every answer, success or error, JSON or not, has nosniff, no-referrer and no framing."""
+    responses = everything(client)
+
+    assert [201, 200, 200, 422, 404, 405, 413, 200, 200, 200, 404, 200] == [
+        r.status_code for r in responses
+    ]
+    for response in responses:
+        assert ("nosniff", "no-referrer", "DENY", "frame-ancestors 'none'") == (
+            response.headers.get("X-Content-Type-Options"),
+            response.headers.get("Referrer-Policy"),
+            response.headers.get("X-Frame-Options"),
+            response.headers.get("Content-Security-Policy"),
+        ), response.request.path
+
+
+def test_case_data_and_its_errors_are_never_cached(client: FlaskClient) -> None:
+    """Everything under /cases, errors included, says Cache-Control: no-store."""
+    for response in everything(client):
+        if response.request.path.startswith("/cases"):
+            assert "no-store" == response.headers.get("Cache-Control"), response.request.path
+
+
+def test_a_page_may_set_a_stricter_policy(app: Flask) -> None:
+    """A view's own Content-Security-Policy is kept, not overwritten."""
+    strict = "default-src 'self'; frame-ancestors 'none'"
+
+    @app.get("/strict")
+    def _strict() -> Any:
+        return "ok", 200, {"Content-Security-Policy": strict}
+
+    response = app.test_client().get("/strict")
+    assert (strict, "DENY") == (
+        response.headers["Content-Security-Policy"],
+        response.headers["X-Frame-Options"],
+    )
+
+
+# -- CORS ------------------------------------------------------------------------------
+
+
+def preflight(client: FlaskClient, origin: str, method: str = "POST") -> Any:
+    return client.options(
+        "/cases",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": method,
+            "Access-Control-Request-Headers": "authorization",
+        },
+    )
+
+
+def test_cors_is_off_by_default(client: FlaskClient) -> None:
+    """With no CASESVC_CORS_ORIGINS, no origin gets any CORS header."""
+    responses = [
+        preflight(client, ORIGIN),
+        client.get("/cases", headers={"Origin": ORIGIN}),
+    ]
+    for response in responses:
+        assert not [k for k, _ in response.headers.items() if k.startswith("Access-Control-")]
+
+
+def test_cors_preflight_for_an_allowed_origin(make_app: Any) -> None:
+    """An allowed origin's preflight names that origin (never *), the methods and the
+    Authorization header, and never allows credentials."""
+    client = make_app(cors_origins=(ORIGIN, "http://127.0.0.1:5173"))
+    response = preflight(client, ORIGIN)
+
+    assert 200 == response.status_code
+    assert ORIGIN == response.headers["Access-Control-Allow-Origin"]
+    assert {"GET", "POST", "OPTIONS"} == set(
+        response.headers["Access-Control-Allow-Methods"].split(", ")
+    )
+    assert "authorization" in response.headers["Access-Control-Allow-Headers"].lower()
+    assert "Access-Control-Allow-Credentials" not in response.headers
+    assert "Origin" in response.headers.get("Vary", "")
+
+    actual = client.post("/cases", headers={"Origin": ORIGIN})
+    assert (201, ORIGIN) == (actual.status_code, actual.headers["Access-Control-Allow-Origin"])
+    exposed = actual.headers["Access-Control-Expose-Headers"]
+    assert {"Location", "Retry-After", "ETag"} <= set(exposed.split(", "))
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "https://evil.example.com",
+        "https://ops.example.org.evil.example.com",
+        "http://ops.example.org",  # another scheme is another origin
+        "https://ops.example.org:8443",
+        "null",
+        "*",
+    ],
+)
+def test_cors_preflight_for_a_disallowed_origin(make_app: Any, origin: str) -> None:
+    """Any other origin gets no Access-Control-Allow-Origin, so the browser refuses."""
+    client = make_app(cors_origins=(ORIGIN,))
+    responses = [preflight(client, origin), client.get("/cases", headers={"Origin": origin})]
+
+    for response in responses:
+        assert "Access-Control-Allow-Origin" not in response.headers
+        assert "Access-Control-Allow-Credentials" not in response.headers
+
+
+def test_cors_origins_come_from_the_environment() -> None:
+    """CASESVC_CORS_ORIGINS is a comma-separated list; a trailing slash is dropped."""
+    config = Config.from_env({"CASESVC_CORS_ORIGINS": f" {ORIGIN}/ , http://127.0.0.1:5173 ,"})
+
+    assert (ORIGIN, "http://127.0.0.1:5173") == config.cors_origins
+    assert () == Config.from_env({}).cors_origins
+
+
+@pytest.mark.parametrize(
+    "origins",
+    ["*", "https://*.example.org", "https://ops.example.org/app", "ops.example.org",
+     "ftp://ops.example.org", "https://user:pw@ops.example.org", "https://ops.example.org?x",
+     "https://ops.example.org:99999"],
+)  # fmt: skip
+def test_bad_cors_origins_are_refused(origins: str) -> None:
+    """A wildcard, a path or anything but scheme://host[:port] is a configuration error."""
+    with pytest.raises(ConfigError, match="CASESVC_CORS_ORIGINS"):
+        Config.from_env({"CASESVC_CORS_ORIGINS": origins})
+
+
+# -- bearer tokens ---------------------------------------------------------------------
+
+
+def test_no_token_needed_by_default(client: FlaskClient) -> None:
+    """Without CASESVC_API_TOKENS, the API answers without any Authorization header."""
+    assert [201, 200] == [client.post("/cases").status_code, client.get("/cases").status_code]
+
+
+@pytest.mark.parametrize(
+    ("authorization", "challenge"),
+    [
+        (None, 'Bearer realm="casesvc"'),
+        ("", 'Bearer realm="casesvc"'),
+        ("Bearer", 'Bearer realm="casesvc"'),
+        ("Bearer ", 'Bearer realm="casesvc"'),
+        (f"Basic {TOKEN}", 'Bearer realm="casesvc"'),
+        (TOKEN, 'Bearer realm="casesvc"'),
+        ("Bearer wrong-token-wrong-token", 'Bearer realm="casesvc", error="invalid_token"'),
+        (f"Bearer {TOKEN[:-1]}", 'Bearer realm="casesvc", error="invalid_token"'),
+        (f"Bearer {TOKEN}x", 'Bearer realm="casesvc", error="invalid_token"'),
+        (f"Bearer {TOKEN},{OTHER_TOKEN}", 'Bearer realm="casesvc", error="invalid_token"'),
+        ("Bearer tök_ünicode", 'Bearer realm="casesvc", error="invalid_token"'),
+    ],
+)
+def test_missing_or_wrong_token_is_a_json_401(
+    make_app: Any, authorization: str | None, challenge: str
+) -> None:
+    """Each /cases route answers a missing or wrong token with a JSON 401 and a Bearer
+    challenge, and creates nothing."""
+    client = make_app(api_tokens=(TOKEN, OTHER_TOKEN))
+    headers = {} if authorization is None else {"Authorization": authorization}
+    responses = [
+        client.post("/cases", headers=headers),
+        client.get("/cases", headers=headers),
+        client.get("/cases/case_" + "0" * 24, headers=headers),
+        client.get("/cases/anything/else", headers=headers),
+        client.delete("/cases", headers=headers),
+    ]
+
+    for response in responses:
+        body = response.get_json()
+        assert (401, "application/json", 401, "Unauthorized") == (
+            response.status_code,
+            response.mimetype,
+            body["code"],
+            body["status"],
+        )
+        assert challenge == response.headers["WWW-Authenticate"]
+        assert "no-store" == response.headers["Cache-Control"]
+    ok = client.get("/cases", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert [] == ok.json["cases"]
+
+
+def test_any_configured_token_works(make_app: Any) -> None:
+    """Each token in the list is accepted, whatever the case of the word Bearer."""
+    client = make_app(api_tokens=(TOKEN, OTHER_TOKEN))
+    created = client.post("/cases", headers={"Authorization": f"Bearer {TOKEN}"})
+    read = client.get(
+        f"/cases/{created.json['case_id']}", headers={"Authorization": f"bearer {OTHER_TOKEN}"}
+    )
+
+    assert (201, 200) == (created.status_code, read.status_code)
+
+
+def test_tokens_are_compared_in_constant_time(
+    make_app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every configured token is compared with hmac.compare_digest, even after a match."""
+    compared: list[tuple[bytes, bytes]] = []
+    real = hmac.compare_digest
+
+    def spy(a: bytes, b: bytes) -> bool:
+        compared.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(hmac, "compare_digest", spy)
+    client = make_app(api_tokens=(TOKEN, OTHER_TOKEN))
+    client.get("/cases", headers={"Authorization": f"Bearer {TOKEN}"})
+
+    assert [(TOKEN.encode(), TOKEN.encode()), (TOKEN.encode(), OTHER_TOKEN.encode())] == compared
+
+
+def test_docs_and_preflight_need_no_token(make_app: Any) -> None:
+    """The spec, the docs and a CORS preflight stay open: they hold no case data."""
+    client = make_app(api_tokens=(TOKEN,), cors_origins=(ORIGIN,))
+    preflight_response = preflight(client, ORIGIN)
+
+    assert [200, 200] == [client.get("/openapi.json").status_code, client.get("/docs").status_code]
+    assert (200, ORIGIN) == (
+        preflight_response.status_code,
+        preflight_response.headers["Access-Control-Allow-Origin"],
+    )
+    # A browser can read the 401 of a cross-origin call without a token.
+    refused = client.get("/cases", headers={"Origin": ORIGIN})
+    assert (401, ORIGIN) == (refused.status_code, refused.headers["Access-Control-Allow-Origin"])
+
+
+def test_spec_documents_the_bearer_scheme(make_app: Any) -> None:
+    """The OpenAPI document declares the bearer scheme: required when tokens are set,
+    optional otherwise; and each operation documents its 401."""
+    spec_on = make_app(api_tokens=(TOKEN,)).get("/openapi.json").json
+    spec_off = make_app().get("/openapi.json").json
+
+    scheme = {"type": "http", "scheme": "bearer"}
+    assert scheme.items() <= spec_on["components"]["securitySchemes"]["bearerAuth"].items()
+    assert scheme.items() <= spec_off["components"]["securitySchemes"]["bearerAuth"].items()
+    assert [{"bearerAuth": []}] == spec_on["security"]
+    assert [{"bearerAuth": []}, {}] == spec_off["security"]
+    for path in spec_on["paths"].values():
+        for method, operation in path.items():
+            if method == "parameters":
+                continue
+            assert "WWW-Authenticate" in operation["responses"]["401"]["headers"]
+
+
+def test_tokens_come_from_the_environment_and_never_show() -> None:
+    """CASESVC_API_TOKENS is comma-separated; the config's repr never shows a token."""
+    config = Config.from_env({"CASESVC_API_TOKENS": f"{TOKEN}, {OTHER_TOKEN},"})
+
+    assert (TOKEN, OTHER_TOKEN) == config.api_tokens
+    assert TOKEN not in repr(config)
+    assert () == Config.from_env({}).api_tokens
+
+
+@pytest.mark.parametrize("tokens", ["short", "has space in it 12345", "tök_0123456789abcdef"])
+def test_weak_or_malformed_tokens_are_refused(tokens: str) -> None:
+    """Tokens must be at least 16 bearer-token characters."""
+    with pytest.raises(ConfigError, match="CASESVC_API_TOKENS"):
+        Config.from_env({"CASESVC_API_TOKENS": tokens})
+
+
+# -- body limit ------------------------------------------------------------------------
+
+
+def test_body_limit_is_configurable(make_app: Any) -> None:
+    """CASESVC_MAX_BODY_BYTES sets the limit, and POST /cases honours it."""
+    client = make_app(max_body_bytes=10)
+
+    assert [201, 413] == [
+        client.post("/cases", data=b"x" * 10).status_code,
+        client.post("/cases", data=b"x" * 11).status_code,
+    ]
+    assert 4096 == Config.from_env({"CASESVC_MAX_BODY_BYTES": "4096"}).max_body_bytes
+    with pytest.raises(ConfigError, match="CASESVC_MAX_BODY_BYTES"):
+        Config.from_env({"CASESVC_MAX_BODY_BYTES": "lots"})
+
+
+# -- over the wire, through gunicorn ---------------------------------------------------
+
+
+def raw_request(
+    base: str, method: str, path: str, body: bytes | None = None, **headers: str
+) -> tuple[int, dict[str, str], bytes]:
+    """One request on a fresh connection; a chunked body when Transfer-Encoding says so."""
+    parts = urlsplit(base)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=20)
+    try:
+        if headers.get("Transfer_Encoding") == "chunked":
+            conn.putrequest(method, path)
+            conn.putheader("Transfer-Encoding", "chunked")
+            conn.endheaders()
+            assert body is not None
+            for i in range(0, len(body), 4096):
+                piece = body[i : i + 4096]
+                conn.send(b"%x\r\n%s\r\n" % (len(piece), piece))
+            conn.send(b"0\r\n\r\n")
+        else:
+            conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        conn.close()
+
+
+def test_limits_and_headers_hold_through_gunicorn(database_url: str) -> None:
+    """Through a real server: a chunked or declared body over the limit is a JSON 413, the
+    security headers are there, and a 10 KB URL is refused by gunicorn before the app."""
+    cli(database_url, "db", "upgrade")
+    with running_server(database_url, "--workers", "1", "--threads", "2") as (base, _):
+        chunked = raw_request(base, "POST", "/cases", b"x" * 100_000, Transfer_Encoding="chunked")
+        small_chunked = raw_request(base, "POST", "/cases", b"{}", Transfer_Encoding="chunked")
+        declared = raw_request(base, "POST", "/cases", b"x" * 16_385)
+        nul = raw_request(base, "GET", "/cases/case_%00%FF")
+        long_url = raw_request(base, "GET", "/cases/" + "a" * 10_240)
+        after = raw_request(base, "GET", "/cases")
+
+    for status, headers, body in (chunked, declared):
+        assert (413, "application/json") == (status, headers["Content-Type"])
+        assert 413 == json.loads(body)["code"]
+    assert 201 == small_chunked[0]
+    assert (404, "No case has this id.") == (nul[0], json.loads(nul[2])["message"])
+    for _, headers, _ in (chunked, small_chunked, declared, nul, after):
+        assert ("nosniff", "no-referrer", "DENY") == (
+            headers["X-Content-Type-Options"],
+            headers["Referrer-Policy"],
+            headers["X-Frame-Options"],
+        )
+    assert 414 == long_url[0]  # gunicorn's request-line limit (8190 bytes)
+    assert b"Traceback" not in long_url[2]
+    assert 200 == after[0]
+    assert 1 == len(json.loads(after[2])["cases"])
