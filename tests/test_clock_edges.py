@@ -1,0 +1,248 @@
+"""Clock edge cases: reads exactly at a threshold, many workers at one instant, and a system
+clock that steps backwards. Status never goes back, in a response or in the stored column."""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import random
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from casesvc import create_app, db
+from casesvc.clock import FakeClock
+from casesvc.config import Config
+from casesvc.lifecycle import Status
+from casesvc.models import Case
+
+T0 = dt.datetime(2026, 3, 1, 12, 0, 0, tzinfo=dt.UTC)
+US = dt.timedelta(microseconds=1)
+STATUSES = ["submitted", "processing", "complete"]
+
+
+def at(seconds: float) -> dt.datetime:
+    return T0 + dt.timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def apps(config: Config) -> Iterator[Any]:
+    """make(clock) -> a test client of an app on the shared database, with that clock."""
+    made: list[Flask] = []
+
+    def make(clock: FakeClock) -> FlaskClient:
+        app = create_app(config, clock=clock)
+        made.append(app)
+        return app.test_client()
+
+    yield make
+    for app in made:
+        db.close_all(app.extensions["casesvc.service"].database)
+
+
+def stored(client: FlaskClient, case_id: str) -> str:
+    service = client.application.extensions["casesvc.service"]
+    with service.database.connection_context():
+        return str(Case.get_by_id(case_id).status)
+
+
+def listed_ids(client: FlaskClient, status: str) -> list[str]:
+    return [
+        c["case_id"] for c in client.get(f"/cases?status={status}&page_size=500").json["cases"]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("offset", "expected", "retry_after"),
+    [
+        (dt.timedelta(seconds=10) - US, "submitted", "1"),
+        (dt.timedelta(seconds=10), "processing", "20"),
+        (dt.timedelta(seconds=10) + US, "processing", "20"),
+        (dt.timedelta(seconds=30) - US, "processing", "1"),
+        (dt.timedelta(seconds=30), "complete", None),
+        (dt.timedelta(seconds=30) + US, "complete", None),
+    ],
+    ids=["10s-1us", "10s", "10s+1us", "30s-1us", "30s", "30s+1us"],
+)
+def test_read_exactly_at_a_threshold(
+    apps: Any, offset: dt.timedelta, expected: str, retry_after: str | None
+) -> None:
+    """To the microsecond at each threshold, the list filter (in SQL), a single read and the
+    stored column all agree, and Retry-After counts down to the next stage."""
+    clock = FakeClock(T0)
+    client = apps(clock)
+    case_id = client.post("/cases").json["case_id"]
+    clock.set(T0 + offset)
+
+    # The other filters first: they must not match, and so write nothing.
+    others = {s: listed_ids(client, s) for s in STATUSES if s != expected}
+    assert stored(client, case_id) == "submitted"
+    matching = listed_ids(client, expected)  # decided by the SQL predicate alone
+    response = client.get(f"/cases/{case_id}")
+
+    assert {s: [] for s in others} == others
+    assert [case_id] == matching
+    assert (expected, retry_after) == (
+        response.json["status"],
+        response.headers.get("Retry-After"),
+    )
+    assert expected == stored(client, case_id)
+
+
+# Ages (seconds at the shared instant) right around both thresholds.
+AGES = [0, 9.999999, 10, 10.000001, 29.999999, 30, 30.000001, 45]
+NOW = at(100)
+
+
+def _worker_reads(config: Config, ids: list[str], threads: int, start: Any, out: Any) -> None:
+    """One worker process: an app of its own, with a clock stopped at NOW, read by threads."""
+    app = create_app(config, clock=FakeClock(NOW))
+    results: list[Any] = []
+    lock = threading.Lock()
+
+    def reader(seed: int) -> None:
+        client = app.test_client()
+        order = ids[:]
+        random.Random(seed).shuffle(order)
+        seen = {i: (r := client.get(f"/cases/{i}")).json | {"etag": r.headers["ETag"]}
+                for i in order}  # fmt: skip
+        lists = {s: listed_ids(client, s) for s in STATUSES}
+        with lock:
+            results.append((seen, lists))
+
+    start.wait(timeout=60)
+    workers = [threading.Thread(target=reader, args=(n,)) for n in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=60)
+    db.close_all(app.extensions["casesvc.service"].database)
+    out.put(results)
+
+
+def test_many_workers_at_one_instant_agree(config: Config, apps: Any) -> None:
+    """Four worker processes with four threads each, all reading at the same instant (and
+    racing to write statuses forward), give identical answers and lists, and the stored
+    column ends equal to them."""
+    clock = FakeClock(NOW)
+    client = apps(clock)
+    ids = []
+    for age in AGES:
+        clock.set(NOW - dt.timedelta(seconds=age))
+        ids.append(client.post("/cases").json["case_id"])
+    db.close_all(client.application.extensions["casesvc.service"].database)
+
+    ctx = multiprocessing.get_context("fork")
+    start, out = ctx.Barrier(4), ctx.Queue()
+    workers = [
+        ctx.Process(target=_worker_reads, args=(config, ids, 4, start, out)) for _ in range(4)
+    ]
+    for w in workers:
+        w.start()
+    results = [r for _ in workers for r in out.get(timeout=120)]
+    for w in workers:
+        w.join(timeout=30)
+
+    expected_status = [
+        "submitted", "submitted", "processing", "processing", "processing",
+        "complete", "complete", "complete",
+    ]  # fmt: skip
+    first_seen, first_lists = results[0]
+    assert 16 == len(results)
+    assert [0, 0, 0, 0] == [w.exitcode for w in workers]
+    assert all(r == (first_seen, first_lists) for r in results)
+    assert expected_status == [first_seen[i]["status"] for i in ids]
+    assert {s: [i for i, e in zip(ids, expected_status, strict=True) if e == s]
+            for s in STATUSES} == first_lists  # fmt: skip
+    assert expected_status == [stored(client, i) for i in ids]
+
+
+def test_clock_stepping_back_never_moves_status_back(apps: Any) -> None:
+    """After the clock steps back (NTP), even to before the case existed, a case seen
+    complete still reads complete with its determination, stays in the complete list, and
+    its stored status is untouched; the same for processing."""
+    clock = FakeClock(T0)
+    client = apps(clock)
+    complete_id = client.post("/cases").json["case_id"]
+    clock.set(at(12))
+    processing_id = client.post("/cases").json["case_id"]
+    clock.set(at(31))
+    before = {i: client.get(f"/cases/{i}").json for i in (complete_id, processing_id)}
+
+    for back_to in (at(30), at(20), at(5), at(-3600)):
+        clock.set(back_to)
+        after = {i: client.get(f"/cases/{i}") for i in (complete_id, processing_id)}
+        assert ["complete", "processing"] == [before[i]["status"] for i in before]
+        assert before[complete_id] == after[complete_id].json
+        assert "Retry-After" not in after[complete_id].headers
+        assert "processing" == after[processing_id].json["status"]
+        assert int(after[processing_id].headers["Retry-After"]) >= 1
+        assert {
+            "submitted": [],
+            "processing": [processing_id],
+            "complete": [complete_id],
+        } == {s: listed_ids(client, s) for s in STATUSES}
+        assert ["complete", "processing"] == [
+            stored(client, complete_id),
+            stored(client, processing_id),
+        ]
+
+
+def test_status_is_monotonic_under_a_wandering_clock(apps: Any) -> None:
+    """Two hosts whose clocks jump forwards and backwards at random, reading and listing the
+    same cases in turn: no answer ever shows a case in an earlier status than an answer
+    before it did, and the stored column never moves back."""
+    rng = random.Random(7)
+    clocks = [FakeClock(T0), FakeClock(T0)]
+    hosts = [apps(clocks[0]), apps(clocks[1])]
+    rank = {s: n for n, s in enumerate(STATUSES)}
+    ids: list[str] = []
+    highest: dict[str, int] = {}
+    stored_before: dict[str, int] = {}
+    answers = 0
+
+    for _ in range(150):
+        host = rng.randrange(2)
+        clock, client = clocks[host], hosts[host]
+        clock.set(T0 + dt.timedelta(seconds=rng.uniform(-20, 60)))  # steps either way
+        action = rng.choice(["create", "get", "get", "list", "list"])
+        if action == "create" or not ids:
+            ids.append(client.post("/cases").json["case_id"])
+            continue
+        if action == "get":
+            case = client.get(f"/cases/{rng.choice(ids)}").json
+            seen = [(case["case_id"], case["status"])]
+        else:
+            status = rng.choice([*STATUSES, None])
+            query = f"?status={status}&page_size=500" if status else "?page_size=500"
+            seen = [
+                (c["case_id"], c["status"]) for c in client.get("/cases" + query).json["cases"]
+            ]
+        for case_id, status in seen:
+            answers += 1
+            assert rank[status] >= highest.get(case_id, 0), case_id
+            highest[case_id] = rank[status]
+        now_stored = {i: rank[stored(client, i)] for i in ids}
+        assert all(now_stored[i] >= stored_before.get(i, 0) for i in ids)
+        stored_before = now_stored
+
+    assert answers > 200
+    assert {0, 1, 2} <= set(highest.values())  # every stage was reached
+
+
+def test_status_floor_is_what_the_service_writes(apps: Any) -> None:
+    """The floor is the stored column itself: a status written by another host (or a
+    fast-forward) is honoured by a host whose clock says less."""
+    clock = FakeClock(T0)
+    client = apps(clock)
+    case_id = client.post("/cases").json["case_id"]
+    service = client.application.extensions["casesvc.service"]
+    with service.database.connection_context():
+        Case.update(status=Status.COMPLETE.value).where(Case.id == case_id).execute()
+
+    assert "complete" == client.get(f"/cases/{case_id}").json["status"]
+    assert [case_id] == listed_ids(client, "complete")

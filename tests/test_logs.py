@@ -1,0 +1,143 @@
+"""Logs carry no case content: summaries, reasoning and evidence are clinical text."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from freezegun.api import FrozenDateTimeFactory
+
+from casesvc import build_service, db
+from casesvc.config import ASSETS_DIR, Config
+from casesvc.determinations import Catalog
+from casesvc.models import Case
+from tests.servers import cli, running_server
+
+TOKEN = "tok_0123456789abcdefghijkl"
+
+
+def clinical_texts() -> list[str]:
+    """Every piece of free text a case can show, long enough to be unmistakable."""
+    texts: list[str] = []
+    catalog = Catalog.load(ASSETS_DIR)
+    for key in catalog.keys:
+        d = catalog[key]
+        texts += [d.procedure_name, d.summary]
+        for step in d.steps:
+            texts += [step["question"], step["reasoning"], step["decision"]]
+            texts += [e["content"] for e in step["evidence"]]
+    # A 40-character slice is enough to recognise a text, even if a log cut it short.
+    return sorted({t[:40] for t in texts if len(t) >= 20})
+
+
+def assert_no_clinical_text(log: str) -> None:
+    leaked = [text for text in clinical_texts() if text in log]
+    assert [] == leaked
+
+
+def lifecycle(client: FlaskClient, frozen: FrozenDateTimeFactory) -> list[dict[str, Any]]:
+    """Create a case and read it at every stage, in every form, and provoke errors."""
+    seen = []
+    created = client.post("/cases").json
+    case_id = created["case_id"]
+    for seconds in (0, 10, 20):
+        frozen.tick(seconds)
+        response = client.get(f"/cases/{case_id}")
+        seen.append(response.json)
+        client.get(f"/cases/{case_id}", headers={"If-None-Match": response.headers["ETag"]})
+        client.get("/cases?view=full")
+        client.get(f"/cases?status={response.json['status']}&page_size=1")
+    client.get("/cases?page_token=forged")
+    client.get("/cases/case_" + "0" * 24)
+    return seen
+
+
+def test_no_case_content_in_logs_of_a_lifecycle(
+    app: Flask,
+    client: FlaskClient,
+    frozen: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Every log record of every logger, at every level, through a full lifecycle and its
+    errors, is free of case text (while the responses do carry it)."""
+    caplog.set_level(logging.DEBUG)
+    seen = lifecycle(client, frozen)
+
+    assert ["submitted", "processing", "complete"] == [c["status"] for c in seen]
+    shown = json.dumps(seen)
+    assert [] != [text for text in clinical_texts() if text in shown]  # the check can fail
+    assert caplog.records  # e.g. peewee's SQL at DEBUG: something was captured
+    assert_no_clinical_text(caplog.text)
+    assert_no_clinical_text("\n".join(str(r.args) + (r.exc_text or "") for r in caplog.records))
+
+
+def test_no_case_content_in_a_crash_log(
+    app: Flask, frozen: FrozenDateTimeFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A view that crashes while rendering a complete case logs the error, not the case."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    client = app.test_client()
+    case_id = client.post("/cases").json["case_id"]
+    frozen.tick(31)
+    service = app.extensions["casesvc.service"]
+    real_get = service.get
+
+    def get_then_fail(case_id: str) -> Any:
+        view = real_get(case_id)
+        view.document()  # the clinical text is in memory here
+        raise RuntimeError("rendering failed")
+
+    service.get = get_then_fail
+    caplog.set_level(logging.DEBUG)
+    response = client.get(f"/cases/{case_id}")
+
+    assert 500 == response.status_code
+    assert "rendering failed" in caplog.text
+    assert_no_clinical_text(caplog.text)
+
+
+def fast_forward(database_url: str, case_id: str, seconds: float) -> None:
+    service = build_service(Config(database_url=database_url))
+    with service.database.connection_context():
+        started = Case.get_by_id(case_id).timeline_started_at
+        moved = started - dt.timedelta(seconds=seconds)
+        Case.update(timeline_started_at=moved).where(Case.id == case_id).execute()
+    db.close_all(service.database)
+
+
+def test_no_case_content_or_token_in_server_output(database_url: str, tmp_path: Path) -> None:
+    """A real server's stdout and stderr (access and error logs) through a full lifecycle,
+    with authentication on, hold neither case text nor the token."""
+    cli(database_url, "db", "upgrade")
+    log = tmp_path / "serve.log"
+    env = dict(os.environ, CASESVC_API_TOKENS=TOKEN)
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+
+    def call(path: str, method: str = "GET") -> dict[str, Any]:
+        request = urllib.request.Request(base + path, method=method, headers=auth)
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.load(response)  # type: ignore[no-any-return]
+
+    with running_server(database_url, "--workers", "2", env=env, log=log) as (base, _):
+        case_id = call("/cases", "POST")["case_id"]
+        statuses = [call(f"/cases/{case_id}")["status"]]
+        for seconds in (10, 20):
+            fast_forward(database_url, case_id, seconds)
+            statuses.append(call(f"/cases/{case_id}")["status"])
+            call("/cases?view=full")
+        complete = call(f"/cases/{case_id}")
+
+    output = log.read_text()
+    assert ["submitted", "processing", "complete"] == statuses
+    assert complete["summary"][:40] in clinical_texts()
+    assert f'"GET /cases/{case_id} HTTP/1.1" 200' in output  # the access log is there
+    assert_no_clinical_text(output)
+    assert TOKEN not in output
