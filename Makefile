@@ -48,6 +48,10 @@ test-postgres: setup  ## The suite on a throwaway PostgreSQL cluster only (no li
 screenshots: setup  ## Refresh the web UI screenshots in docs/screenshots (needs /usr/bin/chromium)
 	$(BIN)/python scripts/screenshots.py
 
+.PHONY: loadtest
+loadtest: setup  ## 20 s, 32 clients of mixed traffic against a fresh `casesvc serve` (loopback)
+	$(BIN)/python scripts/loadtest.py $(ARGS)
+
 lock: setup  ## Re-pin every dependency into requirements.lock
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
 
