@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import os
@@ -15,10 +14,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from freezegun.api import FrozenDateTimeFactory
 
-from casesvc import build_service, db
-from casesvc.config import ASSETS_DIR, Config
+from casesvc.config import ASSETS_DIR
 from casesvc.determinations import Catalog
-from casesvc.models import Case
 from tests.servers import cli, running_server
 
 TOKEN = "tok_0123456789abcdefghijkl"
@@ -104,15 +101,6 @@ def test_no_case_content_in_a_crash_log(
     assert_no_clinical_text(caplog.text)
 
 
-def fast_forward(database_url: str, case_id: str, seconds: float) -> None:
-    service = build_service(Config(database_url=database_url))
-    with service.database.connection_context():
-        started = Case.get_by_id(case_id).timeline_started_at
-        moved = started - dt.timedelta(seconds=seconds)
-        Case.update(timeline_started_at=moved).where(Case.id == case_id).execute()
-    db.close_all(service.database)
-
-
 def test_no_case_content_or_token_in_server_output(database_url: str, tmp_path: Path) -> None:
     """A real server's stdout and stderr (access and error logs) through a full lifecycle,
     with authentication on, hold neither case text nor the token."""
@@ -130,7 +118,7 @@ def test_no_case_content_or_token_in_server_output(database_url: str, tmp_path: 
         case_id = call("/cases", "POST")["case_id"]
         statuses = [call(f"/cases/{case_id}")["status"]]
         for seconds in (10, 20):
-            fast_forward(database_url, case_id, seconds)
+            cli(database_url, "advance", case_id, "--by", str(seconds))
             statuses.append(call(f"/cases/{case_id}")["status"])
             call("/cases?view=full")
         complete = call(f"/cases/{case_id}")
