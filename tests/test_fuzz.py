@@ -1,0 +1,178 @@
+"""Property-based fuzzing of the API with Schemathesis, from the app's own /openapi.json.
+
+Schemathesis's engine (what `schemathesis run` uses) drives the WSGI app in-process through
+every phase (examples, coverage, fuzzing, stateful) with every check it has, configured by
+schemathesis.toml: fixed seed, deterministic generation, a fixed number of examples per
+operation. The bar is zero failures. Fix the app or the spec, never loosen the checks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import urllib.request
+from collections import Counter
+from typing import Any
+
+import schemathesis
+from schemathesis import engine
+from schemathesis.config import SchemathesisConfig
+from schemathesis.core.parameters import ParameterLocation
+from schemathesis.engine import events
+
+from casesvc import create_app, db
+from casesvc.clock import FakeClock
+from casesvc.config import Config
+from tests.servers import ROOT, cli, running_server
+
+T0 = dt.datetime(2026, 3, 1, 12, 0, 0, tzinfo=dt.UTC)
+TOKEN = "tok_fuzz_0123456789abcdef"
+CONFIG_FILE = ROOT / "schemathesis.toml"
+# Every check Schemathesis offers for OpenAPI; each must have run, none may fail.
+ALL_CHECKS = {
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_headers_conformance",
+    "response_schema_conformance",
+    "positive_data_acceptance",
+    "negative_data_rejection",
+    "missing_required_header",
+    "unsupported_method",
+    "allow_header_conformance",
+    "use_after_free",
+    "ensure_resource_availability",
+    "object_level_authorization",
+}
+
+
+AGES = (60, 40, 20, 15, 5, 2)  # seconds: two cases in each stage
+
+
+def genuine_page_tokens(get: Any) -> dict[str | None, str]:
+    """A page token is opaque and server-issued: one genuine token per filter."""
+    tokens = {}
+    for status in (None, "submitted", "processing", "complete"):
+        query = f"?page_size=1&status={status}" if status else "?page_size=1"
+        tokens[status] = get("/cases" + query)["next_page_token"]
+    return tokens
+
+
+def load_schema(schema: Any, page_tokens: dict[str | None, str]) -> Any:
+    @schema.hook
+    def map_case(_context: Any, case: Any) -> Any:
+        """A schema-valid page_token the server never issued is rightly refused (400), so
+        valid data gets a genuine token for its filter; invalid data keeps what it drew."""
+        meta, query = case.meta, case.query
+        if meta is None or meta.is_negative_at(ParameterLocation.QUERY) or not query:
+            return case
+        status = query.get("status")
+        if "page_token" in query and (status is None or status in page_tokens):
+            query["page_token"] = page_tokens[status]
+        return case
+
+    return schema
+
+
+def run(schema: Any) -> dict[str, Any]:
+    """Run every phase; gather cases, answers, checks and failures."""
+    found: dict[str, Any] = {
+        "cases": Counter(),
+        "answers": Counter(),
+        "checks": Counter(),
+        "failures": [],
+        "errors": [],
+        "phases": {},
+        "stop": None,
+    }
+    for event in engine.from_schema(schema).execute():
+        if isinstance(event, events.ScenarioFinished):
+            recorder = event.recorder
+            found["cases"][event.phase.value] += len(recorder.cases)
+            for interaction in recorder.interactions.values():
+                if interaction.response is not None:
+                    found["answers"][interaction.response.status_code] += 1
+            for checks in recorder.checks.values():
+                for check in checks:
+                    found["checks"][check.name] += 1
+                    if check.failure_info is not None:
+                        found["failures"].append(
+                            f"[{event.phase.value}] {recorder.label}: {check.name}: "
+                            f"{check.failure_info.failure.title}\n"
+                            f"    {check.failure_info.code_sample}"
+                        )
+        elif isinstance(event, events.NonFatalError | events.FatalError):
+            found["errors"].append(repr(event))
+        elif isinstance(event, events.PhaseFinished):
+            found["phases"][event.phase.name.value] = event.status.value
+        elif isinstance(event, events.EngineFinished):
+            found["stop"] = event.stop_reason.value
+    return found
+
+
+def assert_clean(found: dict[str, Any], *, checks: set[str]) -> None:
+    total = sum(found["cases"].values())
+    print(
+        f"\nschemathesis: {total} cases {dict(found['cases'])}, "
+        f"answers {dict(sorted(found['answers'].items()))}, {len(found['failures'])} failures"
+    )
+    assert [] == found["failures"]
+    assert [] == found["errors"]
+    assert "completed" == found["stop"]
+    for phase in ("examples", "coverage", "fuzzing", "stateful"):
+        assert "success" == found["phases"].get(phase), (phase, found["phases"])
+        assert found["cases"][phase] > 0, phase
+    assert found["cases"]["fuzzing"] >= 200
+    assert checks <= set(found["checks"])
+    assert 500 not in found["answers"]
+
+
+def test_schemathesis_in_process(config: Config) -> None:
+    """In-process, tokens off (the default): every phase and every check pass over at
+    least 200 generated cases, and the run reaches every kind of answer."""
+    clock = FakeClock(T0)
+    app = create_app(config, clock=clock)
+    client = app.test_client()
+    for age in AGES:
+        clock.set(T0 - dt.timedelta(seconds=age))
+        assert 201 == client.post("/cases").status_code
+    clock.set(T0)
+    page_tokens = genuine_page_tokens(lambda path: client.get(path).json)
+    schema = schemathesis.openapi.from_wsgi(
+        "/openapi.json", app, config=SchemathesisConfig.from_path(CONFIG_FILE)
+    )
+    try:
+        found = run(load_schema(schema, page_tokens))
+    finally:
+        db.close_all(app.extensions["casesvc.service"].database)
+
+    assert_clean(found, checks=ALL_CHECKS)
+    assert {200, 201, 304, 404, 405, 422} <= set(found["answers"])
+
+
+def test_schemathesis_live_server_with_tokens(database_url: str) -> None:
+    """Against a real `casesvc serve` with CASESVC_API_TOKENS set: the same, and
+    ignored_auth proves that a missing or wrong token is refused on every operation."""
+    cli(database_url, "db", "upgrade")
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    env = dict(os.environ, CASESVC_API_TOKENS=TOKEN)
+    with running_server(database_url, "--workers", "2", "--threads", "4", env=env) as (base, _):
+
+        def call(path: str, method: str = "GET") -> Any:
+            request = urllib.request.Request(base + path, method=method, headers=auth)
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return json.load(response)
+
+        for age in AGES:
+            case_id = call("/cases", "POST")["case_id"]
+            cli(database_url, "advance", case_id, "--by", str(age))
+        page_tokens = genuine_page_tokens(call)
+        text = CONFIG_FILE.read_text() + f'\n[auth.openapi.bearerAuth]\nbearer = "{TOKEN}"\n'
+        schema = schemathesis.openapi.from_url(
+            base + "/openapi.json", config=SchemathesisConfig.from_str(text)
+        )
+        found = run(load_schema(schema, page_tokens))
+
+    assert_clean(found, checks=ALL_CHECKS | {"ignored_auth"})
+    assert {200, 201, 304, 401} <= set(found["answers"])
