@@ -6,10 +6,11 @@
 
 Without --url it starts `casesvc serve` (production mode: gunicorn, --workers 4 --threads 2
 unless told otherwise) on a throwaway SQLite database, or on --database-url, and stops it at
-the end. Each client keeps one HTTP connection and loops: 20% POST /cases, 55% GET
-/cases/{id} (some with If-None-Match, some for an unknown id), 25% GET /cases with assorted
-filters and page tokens. It stops after --duration seconds (or --max-requests), then prints
-counts, 5xx, connection errors and latency percentiles (reported, never judged).
+the end. Each client keeps one HTTP connection and loops: 20% POST /cases, 52% GET
+/cases/{id} (30% of them with If-None-Match), 3% GET of an unknown id, 25% GET /cases with
+assorted filters (half of them followed by the next page). It stops after --duration
+seconds (or --max-requests), then prints counts, 5xx, connection errors and latency
+percentiles (reported, never judged).
 
 Exit status: 0 when there was no 5xx, no connection error and no unexpected status; 1
 otherwise; 2 for a usage error (e.g. a URL that is not on this machine).
