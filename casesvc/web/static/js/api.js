@@ -1,4 +1,7 @@
 // The public casesvc JSON API, as any client would use it. No private endpoints.
+import { askForToken, forgetToken, storedToken } from "./auth.js";
+
+const MAX_TOKEN_PROMPTS = 3; // then the 401 stands (the user can reload to try again)
 
 /** An HTTP answer that was not a success; `status` is 0 when the network failed. */
 export class ApiError extends Error {
@@ -18,17 +21,35 @@ export function retryAfterSeconds(response) {
 }
 
 async function send(url, options = {}) {
-  let response;
+  for (let prompts = 0; ; prompts += 1) {
+    const token = storedToken();
+    const response = await fetchOnce(url, options, token);
+    // A server with CASESVC_API_TOKENS answers 401 without a valid token, before doing
+    // anything (so resending even a POST creates nothing twice): ask for a token (once per
+    // tab: it is kept in sessionStorage), then send the same request again.
+    if (response.status === 401 && prompts < MAX_TOKEN_PROMPTS) {
+      if (token) forgetToken();
+      if (await askForToken({ rejected: Boolean(token) })) continue;
+    }
+    return checked(response);
+  }
+}
+
+async function fetchOnce(url, options, token) {
+  const auth = token ? { Authorization: `Bearer ${token}` } : {};
   try {
-    response = await fetch(url, {
+    return await fetch(url, {
       cache: "no-store",
       credentials: "same-origin",
       ...options,
-      headers: { Accept: "application/json", ...(options.headers || {}) },
+      headers: { Accept: "application/json", ...auth, ...(options.headers || {}) },
     });
   } catch (error) {
     throw new ApiError(0, "The network request failed.");
   }
+}
+
+async function checked(response) {
   if (response.ok || response.status === 304) return response;
   let message = `${response.status} ${response.statusText}`.trim();
   try {
