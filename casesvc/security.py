@@ -68,14 +68,16 @@ def limit_bodies(app: Flask, max_bytes: int) -> None:
 
 
 def add_security_headers(app: Flask) -> None:
+    defaults = [*SECURITY_HEADERS.items(), ("Content-Security-Policy", DEFAULT_CSP)]
+    # Case data, and errors about it, are never stored by caches.
+    protected = [*defaults, ("Cache-Control", "no-store")]
+
     @app.after_request
     def _headers(response: Response) -> Response:
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        response.headers.setdefault("Content-Security-Policy", DEFAULT_CSP)
-        if _is_protected(request.path):
-            # Case data, and errors about it, are never stored by caches.
-            response.headers.setdefault("Cache-Control", "no-store")
+        # One pass over the headers (Headers.setdefault scans them once per name).
+        present = {name.lower() for name, _ in response.headers}
+        wanted = protected if _is_protected(request.path) else defaults
+        response.headers.extend([(k, v) for k, v in wanted if k.lower() not in present])
         return response
 
 

@@ -228,6 +228,7 @@ def main() -> None:
     parser.add_argument("--rows-small", type=int, default=10_000)
     parser.add_argument("--rows-large", type=int, default=1_000_000)
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--only", nargs="+", metavar="SCENARIO", help="run just these (no write)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install -y wrk (make bench installs it)")
@@ -237,7 +238,7 @@ def main() -> None:
     print(f"seeding {args.rows_small:,} and {args.rows_large:,} rows …", flush=True)
     t = time.monotonic()
     submitted, complete = seed(small, args.rows_small)
-    seed(large, args.rows_large)
+    seed(large, args.rows_large if not args.only or "list_1m" in args.only else 1)
     print(f"seeded in {time.monotonic() - t:.0f} s", flush=True)
 
     p_small, p_large, p_ceiling = free_port(), free_port(), free_port()
@@ -283,6 +284,8 @@ end
         ceiling_url = f"http://127.0.0.1:{p_ceiling}/"
         wrk(ceiling_url, 2)  # warm-up
         before = wrk(ceiling_url, args.duration)
+        if args.only:
+            scenarios = [s for s in scenarios if s[0] in args.only]
         for name, url, script in scenarios:
             wrk(url, 1, script)  # warm-up
             measured = wrk(url, args.duration, script)
@@ -307,6 +310,8 @@ end
             before = after
         rss = peak_rss_mb(svc_proc.pid) + peak_rss_mb(big_proc.pid)
 
+    if args.only:
+        return
     summary = {
         "machine": machine(),
         "command": "make bench",

@@ -194,6 +194,6 @@ class Case(MethodView):
         except CaseNotFound:
             abort(404, message="No case has this id.")
         headers = case_headers(view)
-        if request.if_none_match.contains(view.etag):
+        if "HTTP_IF_NONE_MATCH" in request.environ and request.if_none_match.contains(view.etag):
             return Response(status=304, headers=headers)
         return json_response(renderer().case(view), 200, headers)

@@ -57,4 +57,4 @@ class Renderer:
 
 
 def json_response(body: str, status: int, headers: dict[str, str]) -> Response:
-    return Response(body + "\n", status=status, headers=headers, mimetype="application/json")
+    return Response(body + "\n", status, headers, content_type="application/json")
