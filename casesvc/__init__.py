@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import swagger_ui_bundle
@@ -64,15 +65,22 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> F
     app.extensions["casesvc.renderer"] = Renderer()
     app.extensions["casesvc.config"] = config
 
-    # Each request borrows a pooled connection and gives it back when it ends.
+    # A request borrows a connection from the process's pool and gives it back when it
+    # ends, except in a process's main thread (a gunicorn sync worker, one request at a
+    # time), which keeps its connection from one request to the next and so skips the
+    # checkout. Threads (gthread workers, the dev server) always give it back. A request
+    # that failed gives its connection back too; one that lost the database drops it.
+    database = service.database
+
     @app.before_request
     def _connect() -> None:
-        service.database.connect(reuse_if_open=True)
+        database.connect(reuse_if_open=True)
 
     @app.teardown_request
-    def _close(_exc: BaseException | None) -> None:
-        if not service.database.is_closed():
-            service.database.close()
+    def _release(exc: BaseException | None) -> None:
+        borrowed = threading.current_thread() is not threading.main_thread()
+        if (exc is not None or borrowed) and not database.is_closed():
+            database.close()
 
     @app.get("/docs/static/<path:filename>")
     def swagger_ui_static(filename: str) -> Any:
@@ -82,7 +90,7 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> F
 
     api = Api(app, spec_kwargs={"info": API_INFO})
     api.register_blueprint(cases_blp)
-    register_database_errors(app, api)
+    register_database_errors(app, api, database)
     security.install(app, api, config)
 
     from casesvc.web import blp as web_blp

@@ -36,11 +36,13 @@ class Api(flask_smorest.Api):
         return payload, code, merged
 
 
-def register_database_errors(app: Flask, api: Api) -> None:
-    """A lost or busy database is a 503 the client may retry, not a 500."""
+def register_database_errors(app: Flask, api: Api, database: peewee.Database) -> None:
+    """A lost or busy database is a 503 the client may retry, not a 500. The connection
+    that failed is dropped, so the next request opens a fresh one."""
 
     def unavailable(error: peewee.DatabaseError) -> Any:
         log.warning("database unavailable: %s", type(error).__name__)
+        discard_connection(database)
         exc = ServiceUnavailable()
         exc.data = {  # type: ignore[attr-defined]
             "message": "The database is unavailable; try again shortly.",
@@ -50,3 +52,17 @@ def register_database_errors(app: Flask, api: Api) -> None:
 
     app.register_error_handler(peewee.OperationalError, unavailable)
     app.register_error_handler(peewee.InterfaceError, unavailable)
+
+
+def discard_connection(database: peewee.Database) -> None:
+    """Close this thread's connection for good (not back into the pool)."""
+    if database.is_closed():
+        return
+    manual_close = getattr(database, "manual_close", None)
+    try:
+        if manual_close is not None:
+            manual_close()
+        else:
+            database.close()
+    except peewee.PeeweeException:
+        log.warning("could not close a failed connection", exc_info=True)

@@ -52,11 +52,13 @@ def test_two_servers_agree(database_url: str) -> None:
 
 
 @pytest.mark.postgresql_only
-def test_server_survives_lost_database_connections(database_url: str) -> None:
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_server_survives_lost_database_connections(database_url: str, threads: str) -> None:
     """After PostgreSQL drops every connection, requests recover without a restart, and no
-    answer is a 500."""
+    answer is a 500: with sync workers (which keep their connection between requests) and
+    threaded ones (which borrow one per request)."""
     cli(database_url, "db", "upgrade")
-    with running_server(database_url, "--workers", "1", "--threads", "2") as (base, _):
+    with running_server(database_url, "--workers", "1", "--threads", threads) as (base, _):
         statuses = [call(base + "/cases", "POST")[0] for _ in range(3)]
         with psycopg.connect(database_url, autocommit=True) as conn:
             conn.execute(
