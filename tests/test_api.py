@@ -5,6 +5,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from freezegun.api import FrozenDateTimeFactory
 
+from casesvc.api.cases import etag_matches
 from casesvc.models import Case
 from casesvc.service import new_case_id
 
@@ -260,3 +261,23 @@ def test_docs_work_offline(client: FlaskClient) -> None:
     assert "/docs/static/swagger-ui-bundle.js" in page
     assert "cdn" not in page.lower()
     assert 200 == client.get("/docs/static/swagger-ui-bundle.js").status_code
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, False),
+        ("", False),
+        ('"abc"', True),
+        ('W/"abc"', True),
+        ('"x", "abc"', True),
+        (' "x" ,W/"abc" ', True),
+        ("*", True),
+        ('"abcd"', False),
+        ("abc", False),
+        ('"x"', False),
+    ],
+)
+def test_etag_matching(header: str | None, expected: bool) -> None:
+    """If-None-Match matches our ETag weakly, in a list, or as *; nothing else matches."""
+    assert expected == etag_matches(header, "abc")

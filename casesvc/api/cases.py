@@ -80,6 +80,17 @@ def renderer() -> Renderer:
     return current_app.extensions["casesvc.renderer"]
 
 
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether ``If-None-Match`` names ``etag`` (weak comparison, RFC 9110 13.1.2).
+
+    Our ETags are hex in quotes, so splitting the header on commas is exact for them.
+    """
+    if not if_none_match:
+        return False
+    quoted = f'"{etag}"'
+    return any(tag.strip().removeprefix("W/") in (quoted, "*") for tag in if_none_match.split(","))
+
+
 def case_headers(view: CaseView) -> dict[str, str]:
     headers = {"Cache-Control": "no-store", "ETag": f'"{view.etag}"'}
     if view.retry_after is not None:
@@ -194,6 +205,6 @@ class Case(MethodView):
         except CaseNotFound:
             abort(404, message="No case has this id.")
         headers = case_headers(view)
-        if "HTTP_IF_NONE_MATCH" in request.environ and request.if_none_match.contains(view.etag):
-            return Response(status=304, headers=headers)
+        if etag_matches(request.environ.get("HTTP_IF_NONE_MATCH"), view.etag):
+            return Response(None, 304, headers)
         return json_response(renderer().case(view), 200, headers)
