@@ -6,6 +6,7 @@ import datetime as dt
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import freezegun
 import psycopg
@@ -90,3 +91,22 @@ def service(config: Config, frozen: freezegun.api.FrozenDateTimeFactory) -> Iter
     with service.database.connection_context():
         yield service
     close_all(service.database)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Debian Chromium for every browser test. Missing, it fails the run in CI
+    (where .ci/run installs it) and skips the browser tests elsewhere."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.live import CHROMIUM, launch_chromium
+
+    if not CHROMIUM.exists():
+        reason = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(reason + ": .ci/run installs it, so CI must have it")
+        pytest.skip(reason)
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        yield browser
+        browser.close()

@@ -8,34 +8,20 @@ says, and the test decides when that much time has passed.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Request, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Request, expect
 
 from casesvc.schemas import CaseSchema
 from casesvc.web import CONTENT_SECURITY_POLICY
-from tests.live import CHROMIUM, LiveServer, launch_chromium, live_server, pause_page_clock
+from tests.live import LiveServer, live_server, pause_page_clock
 
 PAGE_SIZE = 20  # cases.js asks for this many per page
 MAX_FAILURES = 6  # case.js gives up live updates after this many failed polls in a row
 SETTLE_MS = 250  # real time for a request that should NOT happen to show up if it did
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        reason = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(reason + ": .ci/run installs it, so CI must have it")
-        pytest.skip(reason)
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        yield browser
-        browser.close()
 
 
 class Session:

@@ -3,31 +3,17 @@ keeps it in this tab's sessionStorage only, and sends it as a Bearer header."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, Request, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Request, expect
 
-from tests.live import CHROMIUM, LiveServer, launch_chromium, live_server, pause_page_clock
+from tests.live import LiveServer, live_server, pause_page_clock
 
 TOKEN = "tok_ui_0123456789abcdefgh"
 STORAGE_KEY = "casesvc.apiToken"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        reason = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(reason + ": .ci/run installs it, so CI must have it")
-        pytest.skip(reason)
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
