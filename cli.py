@@ -30,7 +30,13 @@ from casesvc.config import Config, ConfigError
 from casesvc.db import DatabaseUnavailable, SchemaBehind, close_all
 from casesvc.lifecycle import Status
 from casesvc.schemas import STATUSES, CaseListItemSchema, CaseSchema
-from casesvc.service import CannotAdvance, CaseNotFound, CaseService, CaseView
+from casesvc.service import (
+    CannotAdvance,
+    CaseNotFound,
+    CaseService,
+    CaseView,
+    InvalidIdempotencyKey,
+)
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -81,7 +87,7 @@ class State:
                 yield service
         except CaseNotFound as exc:
             fail(f"no case has the id {exc}", EXIT_NOT_FOUND)
-        except CannotAdvance as exc:
+        except (CannotAdvance, InvalidIdempotencyKey) as exc:
             fail(str(exc), EXIT_USAGE)
         except peewee.PeeweeException as exc:
             fail(f"database error: {exc}")
@@ -244,16 +250,22 @@ def status(state: State) -> None:
 
 
 @main.command()
+@click.option(
+    "--idempotency-key",
+    metavar="KEY",
+    help="As POST's Idempotency-Key: a key that already created a case creates no other.",
+)
 @json_option
 @with_version
 @pass_state
-def create(state: State, as_json: bool) -> None:
+def create(state: State, idempotency_key: str | None, as_json: bool) -> None:
     """Create a case, as POST /cases does.
 
     Prints the new case's id, or with --json the document POST /cases answers with.
+    With --idempotency-key, running it again with the same KEY prints the same case.
     """
     with state.service() as service:
-        view = service.create()
+        view = service.create(idempotency_key=idempotency_key)
     click.echo(dump_json(CaseSchema().dump(view.document())) if as_json else view.case_id)
 
 

@@ -13,6 +13,7 @@ class Case(peewee.Model):
     ``created_at`` is when the case was created, forever. ``timeline_started_at`` is
     when its simulated review began; fast-forwarding a case moves only that (earlier),
     and records when in ``last_advanced_at``.
+    ``idempotency_key`` is the client's key for the POST that created it, if it sent one.
     ``status`` is the last status the service saw, written forward only.
     """
 
@@ -22,6 +23,7 @@ class Case(peewee.Model):
     status = peewee.CharField(max_length=16, default="submitted")
     determination = peewee.CharField(max_length=64)
     last_advanced_at = UTCDateTimeField(null=True)
+    idempotency_key = peewee.CharField(max_length=128, null=True, unique=True)
 
     class Meta:
         database = database_proxy

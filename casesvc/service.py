@@ -28,6 +28,10 @@ CASE_ID_PREFIX = "case_"
 CASE_ID_BYTES = 12  # 96 bits from the OS CSPRNG
 CASE_ID_LENGTH = len(CASE_ID_PREFIX) + 2 * CASE_ID_BYTES
 MAX_ID_ATTEMPTS = 5
+# An Idempotency-Key: opaque, 1 to 128 printable ASCII characters, no spaces.
+IDEMPOTENCY_KEY_MAX_LENGTH = 128
+IDEMPOTENCY_KEY_PATTERN = rf"^[!-~]{{1,{IDEMPOTENCY_KEY_MAX_LENGTH}}}$"
+_IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
 
 def new_case_id() -> str:
@@ -54,6 +58,10 @@ class CannotAdvance(ValueError):
     """A fast-forward that would move a case backwards, or beyond what time can hold."""
 
 
+class InvalidIdempotencyKey(ValueError):
+    """An idempotency key that is empty, too long, or not printable ASCII without spaces."""
+
+
 @dataclasses.dataclass(frozen=True)
 class CaseView:
     """A case as seen at one instant: its stored facts plus the status they imply."""
@@ -66,6 +74,8 @@ class CaseView:
     age: dt.timedelta
     retry_after: int | None
     last_advanced_at: dt.datetime | None = None
+    # True when create() found the case its idempotency key had already created.
+    replayed: bool = False
 
     @property
     def etag(self) -> str:
@@ -107,6 +117,7 @@ class CaseRow(NamedTuple):
     status: str
     determination: str
     last_advanced_at: dt.datetime | None
+    idempotency_key: str | None
 
 
 UTC_DATETIME = Case.created_at
@@ -179,8 +190,22 @@ class CaseService:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def create(self) -> CaseView:
-        """Create a case; the row is committed when this returns."""
+    def create(self, idempotency_key: str | None = None) -> CaseView:
+        """Create a case; the row is committed when this returns.
+
+        With an ``idempotency_key``, a key that already created a case creates nothing:
+        that case is returned as it stands now, with ``replayed`` set. Two concurrent
+        creates with one key meet at the column's unique index, so only one row is made.
+        """
+        if idempotency_key is not None:
+            if not _IDEMPOTENCY_KEY.fullmatch(idempotency_key):
+                raise InvalidIdempotencyKey(
+                    f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} printable "
+                    "ASCII characters without spaces"
+                )
+            existing = self._find_by_key(idempotency_key)
+            if existing is not None:
+                return existing
         now = self.clock.now()
         for _ in range(MAX_ID_ATTEMPTS):
             case_id = self._new_id()
@@ -188,11 +213,19 @@ class CaseService:
             try:
                 # One INSERT in autocommit mode: committed (and durable) when it returns.
                 self._insert_statement().execute(
-                    id=case_id, now=now, determination=determination.key
+                    id=case_id, now=now, determination=determination.key, key=idempotency_key
                 )
             except peewee.IntegrityError:
-                continue  # a 96-bit collision: astronomically unlikely, but never fatal
-            row = CaseRow(case_id, now, now, Status.SUBMITTED.value, determination.key, None)
+                # Either a concurrent create with the same key won (return its case), or a
+                # 96-bit id collision: astronomically unlikely, but never fatal.
+                if idempotency_key is not None:
+                    existing = self._find_by_key(idempotency_key)
+                    if existing is not None:
+                        return existing
+                continue
+            row = CaseRow(
+                case_id, now, now, Status.SUBMITTED.value, determination.key, None, idempotency_key
+            )
             return self._resolve([row], now)[0]
         raise RuntimeError(f"could not allocate a unique case id in {MAX_ID_ATTEMPTS} attempts")
 
@@ -265,6 +298,14 @@ class CaseService:
             raise CaseNotFound(case_id)
         return self._resolve([_row(found)], now)[0]
 
+    def _find_by_key(self, idempotency_key: str) -> CaseView | None:
+        """The case this key created, as it stands now (marked replayed), if there is one."""
+        found = self._get_by_key_statement().execute(key=idempotency_key).fetchone()
+        if found is None:
+            return None
+        view = self._resolve([_row(found)], self.clock.now())[0]
+        return dataclasses.replace(view, replayed=True)
+
     def _resolve(self, rows: Iterable[CaseRow], now: dt.datetime) -> builtins.list[CaseView]:
         """Derive each row's status at ``now`` and write any status that moved on."""
         views: builtins.list[CaseView] = []
@@ -327,12 +368,21 @@ class CaseService:
 
         return self._statement(("get",), build)
 
+    def _get_by_key_statement(self) -> Statement:
+        def build() -> Statement:
+            slots = {"key": Slot(str)}
+            query = Case.select().where(Case.idempotency_key == slots["key"].sentinel)
+            return Statement(self.database, query, slots)
+
+        return self._statement(("get_by_key",), build)
+
     def _insert_statement(self) -> Statement:
         def build() -> Statement:
             slots = {
                 "id": Slot(str),
                 "now": Slot(dt.datetime, UTC_DATETIME.db_value),
                 "determination": Slot(str),
+                "key": Slot(str),
             }
             query = Case.insert(
                 id=slots["id"].sentinel,
@@ -340,6 +390,7 @@ class CaseService:
                 timeline_started_at=slots["now"].sentinel,
                 status=Status.SUBMITTED.value,
                 determination=slots["determination"].sentinel,
+                idempotency_key=slots["key"].sentinel,
             )
             return Statement(self.database, query, slots)
 

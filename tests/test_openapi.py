@@ -35,7 +35,7 @@ SCHEMAS = {
     "StepOption",
 }
 OPERATIONS = {
-    ("post", "/cases"): ("createCase", {"201", "401", "503", "default"}),
+    ("post", "/cases"): ("createCase", {"201", "400", "401", "503", "default"}),
     ("get", "/cases"): ("listCases", {"200", "400", "401", "422", "503", "default"}),
     ("get", "/cases/{case_id}"): ("getCase", {"200", "304", "401", "404", "503", "default"}),
 }
@@ -118,15 +118,36 @@ def test_every_operation_is_named_described_and_answered(spec: dict[str, Any]) -
 
 
 def test_case_answers_document_their_headers(spec: dict[str, Any]) -> None:
-    """201 has Location; 201, 200 and 304 have ETag, Cache-Control and Retry-After."""
+    """201 has Location and Idempotent-Replayed; 201, 200 and 304 have ETag, Cache-Control
+    and Retry-After."""
     created = spec["paths"]["/cases"]["post"]["responses"]["201"]["headers"]
-    assert {"Location", "ETag", "Cache-Control", "Retry-After"} == set(created)
+    assert {"Location", "ETag", "Cache-Control", "Retry-After", "Idempotent-Replayed"} == set(
+        created
+    )
     for code in ("200", "304"):
         answer = spec["paths"]["/cases/{case_id}"]["get"]["responses"][code]["headers"]
         assert {"ETag", "Cache-Control", "Retry-After"} == set(answer)
     assert {"type": "integer", "minimum": 1} == created["Retry-After"]["schema"]
     assert not created["Retry-After"].get("required")  # absent once complete
     assert created["ETag"]["required"] and created["Location"]["required"]
+    assert not created["Idempotent-Replayed"].get("required")  # only on a replay
+
+
+def test_create_documents_its_idempotency_key(spec: dict[str, Any]) -> None:
+    """createCase takes an optional Idempotency-Key header, bounded as the service checks."""
+    (parameter,) = spec["paths"]["/cases"]["post"]["parameters"]
+    schema = parameter["schema"]
+
+    assert ("Idempotency-Key", "header", False) == (
+        parameter["name"],
+        parameter["in"],
+        parameter["required"],
+    )
+    assert (1, 128, "^[!-~]{1,128}$") == (
+        schema["minLength"],
+        schema["maxLength"],
+        schema["pattern"],
+    )
 
 
 def test_schemas_are_named_exact_and_all_used(spec: dict[str, Any]) -> None:

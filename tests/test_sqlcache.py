@@ -44,9 +44,11 @@ def test_list_statement_matches_peewee(
     assert built_each_time(service, status, after) == (statement.sql, statement.params(values))
 
 
-def test_get_and_insert_statements_match_peewee(service: CaseService) -> None:
-    """The cached lookup and insert equal what peewee builds for the same values."""
+@pytest.mark.parametrize("key", [None, "k-1"])
+def test_get_and_insert_statements_match_peewee(service: CaseService, key: str | None) -> None:
+    """The cached lookups and insert equal what peewee builds for the same values."""
     get = service._get_statement()
+    get_by_key = service._get_by_key_statement()
     insert = service._insert_statement()
     fresh_insert = Case.insert(
         id="case_x",
@@ -54,13 +56,18 @@ def test_get_and_insert_statements_match_peewee(service: CaseService) -> None:
         timeline_started_at=NOW,
         status="submitted",
         determination="d",
+        idempotency_key=key,
     ).sql()
 
     assert Case.select().where(Case.id == "case_x").sql() == (
         get.sql,
         get.params({"id": "case_x"}),
     )
+    assert Case.select().where(Case.idempotency_key == "k-1").sql() == (
+        get_by_key.sql,
+        get_by_key.params({"key": "k-1"}),
+    )
     assert fresh_insert == (
         insert.sql,
-        insert.params({"id": "case_x", "now": NOW, "determination": "d"}),
+        insert.params({"id": "case_x", "now": NOW, "determination": "d", "key": key}),
     )

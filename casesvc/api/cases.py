@@ -17,7 +17,15 @@ from casesvc.schemas import (
     CaseSchema,
     ListView,
 )
-from casesvc.service import CaseNotFound, CaseService, CaseView, InvalidPageToken
+from casesvc.service import (
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    IDEMPOTENCY_KEY_PATTERN,
+    CaseNotFound,
+    CaseService,
+    CaseView,
+    InvalidIdempotencyKey,
+    InvalidPageToken,
+)
 
 blp = Blueprint(
     "cases",
@@ -45,7 +53,26 @@ LOCATION = {
     "required": True,
     "schema": {"type": "string"},
 }
-
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "A key the client makes up for this one creation (a UUID, say) and sends "
+    "again with every retry of it. A key that already created a case creates nothing more: "
+    "the answer is that case as it stands now, marked `Idempotent-Replayed: true`.",
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH,
+        "pattern": IDEMPOTENCY_KEY_PATTERN,
+    },
+    "example": "5f0c6a0e-7c1b-4f38-9d2a-2f3c8e1b4a77",
+}
+IDEMPOTENT_REPLAYED = {
+    "description": "`true` when the Idempotency-Key had already created this case, so "
+    "nothing new was created (absent otherwise).",
+    "schema": {"type": "string", "enum": ["true"]},
+}
 
 UNAVAILABLE = {
     "schema": ApiErrorSchema,
@@ -100,17 +127,22 @@ def case_headers(view: CaseView) -> dict[str, str]:
 
 @blp.route("")
 class Cases(MethodView):
-    @blp.doc(operationId="createCase")
+    @blp.doc(operationId="createCase", parameters=[IDEMPOTENCY_KEY])
+    @blp.alt_response(
+        400, schema=ApiErrorSchema, description="The Idempotency-Key header is not valid."
+    )
     @blp.alt_response(401, **UNAUTHORIZED)
     @blp.response(
         201,
         CaseSchema,
-        description="The case was created and committed.",
+        description="The case was created and committed (or, on a replayed Idempotency-Key, "
+        "had been).",
         headers={
             "Location": LOCATION,
             "Retry-After": RETRY_AFTER,
             "Cache-Control": CACHE_CONTROL,
             "ETag": ETAG,
+            "Idempotent-Replayed": IDEMPOTENT_REPLAYED,
         },
     )
     @blp.alt_response(503, **UNAVAILABLE)
@@ -119,10 +151,18 @@ class Cases(MethodView):
 
         Starts a new case in `submitted`. It takes no body. The answer carries the new
         `case_id`; poll `GET /cases/{case_id}`, waiting as long as `Retry-After` says.
+        Send an `Idempotency-Key` to make the POST safe to retry: however often a key is
+        sent, it creates at most one case.
         """
-        view = service().create()
+        key = request.environ.get("HTTP_IDEMPOTENCY_KEY")
+        try:
+            view = service().create(idempotency_key=key)
+        except InvalidIdempotencyKey as exc:
+            abort(400, message=str(exc), errors={"headers": {"Idempotency-Key": [str(exc)]}})
         headers = case_headers(view)
         headers["Location"] = f"{request.script_root}/cases/{view.case_id}"
+        if view.replayed:
+            headers["Idempotent-Replayed"] = "true"
         return json_response(renderer().case(view), 201, headers)
 
     @blp.doc(operationId="listCases")

@@ -33,6 +33,12 @@ def main(base_url: str) -> None:
     assert isinstance(created.created_at, dt.datetime)
     assert created.created_at.tzinfo is not None
 
+    # create_case with an Idempotency-Key: the same key again answers the same case, replayed.
+    keyed = api.create_case(idempotency_key="smoke-py")
+    replayed = api.create_case_with_http_info(idempotency_key="smoke-py")
+    assert keyed.case_id == replayed.data.case_id
+    assert "true" == (replayed.headers or {}).get("Idempotent-Replayed")
+
     # get_case: the same case.
     assert created.case_id == api.get_case(created.case_id).case_id
 

@@ -35,6 +35,12 @@ async function main(basePath: string): Promise<void> {
   assert.deepEqual(created.steps, []);
   assert.ok(created.createdAt instanceof Date && !Number.isNaN(created.createdAt.getTime()));
 
+  // createCase with an Idempotency-Key: the same key again answers the same case, replayed.
+  const keyed = await api.createCase({ idempotencyKey: "smoke-ts" });
+  const replayed = await api.createCaseRaw({ idempotencyKey: "smoke-ts" });
+  assert.equal((await replayed.value()).caseId, keyed.caseId);
+  assert.equal(replayed.raw.headers.get("Idempotent-Replayed"), "true");
+
   // getCase: the same case.
   const fetched = await api.getCase({ caseId: created.caseId });
   assert.equal(fetched.caseId, created.caseId);
