@@ -126,15 +126,19 @@ def test_continue_waits_for_both_uploads_then_creates_exactly_one_case(session: 
 
 
 def test_failed_create_shows_an_error_and_retry_creates_one_case(session: Session) -> None:
-    """A POST that fails shows an inline error; Try again then creates exactly one case."""
+    """A POST that fails, even after the server committed it, shows an inline error; Try
+    again then lands on exactly one case."""
     page = session.page
-    failures = iter(["network", "server"])
+    failures = iter(["network", "lost", "server"])
 
     def flaky(route: Any) -> None:
         if route.request.method != "POST":
             route.continue_()
         elif (failure := next(failures, None)) == "network":
             route.abort("connectionfailed")
+        elif failure == "lost":  # the server creates the case, the answer never arrives
+            route.fetch()
+            route.abort("connectionreset")
         elif failure == "server":
             body = {"code": 503, "status": "Service Unavailable", "message": "Try later."}
             route.fulfill(status=503, json=body)
@@ -154,13 +158,24 @@ def test_failed_create_shows_an_error_and_retry_creates_one_case(session: Sessio
     expect(continue_button(page)).to_be_enabled()
     assert 0 == session.server.count_cases()
 
+    continue_button(page).click()
+    expect(page.get_by_role("button", name="Try again")).to_be_focused()
+    expect(alert).to_contain_text("casesvc could not be reached")
+    assert 1 == session.server.count_cases()  # committed, though the page never heard
+    with session.server.service.database.connection_context():
+        (committed,) = session.server.service.list().cases
+
     page.get_by_role("button", name="Try again").click()
     expect(alert).to_contain_text("casesvc answered: Try later.")
-    assert 0 == session.server.count_cases()
 
     page.get_by_role("button", name="Try again").click()
     page.wait_for_url(re.compile(r"/dashboard/case/case_"))
-    assert (1, 3) == (session.server.count_cases(), len(session.api_calls("POST", "/cases")))
+    posts = session.api_calls("POST", "/cases")
+    assert (1, 4) == (session.server.count_cases(), len(posts))
+    assert committed.case_id == page.url.rsplit("/", 1)[1]
+    keys = {post.headers.get("idempotency-key") for post in posts}
+    assert 1 == len(keys)
+    assert re.fullmatch(r"[0-9a-f-]{36}", keys.pop() or "")
 
 
 def test_dashboard_works_from_the_keyboard(session: Session) -> None:

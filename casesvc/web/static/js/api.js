@@ -61,9 +61,14 @@ async function checked(response) {
   throw new ApiError(response.status, message, retryAfterSeconds(response));
 }
 
-/** POST /cases: create a case. Resolves to the new case document. */
-export async function createCase() {
-  const response = await send("/cases", { method: "POST" });
+/**
+ * POST /cases: create a case. Resolves to the new case document.
+ * Every retry of one creation must send the same `idempotencyKey`: a key that already
+ * created a case (whose answer was lost, say) answers with that case instead of a new one.
+ */
+export async function createCase(idempotencyKey) {
+  const headers = { "Idempotency-Key": idempotencyKey };
+  const response = await send("/cases", { method: "POST", headers });
   return response.json();
 }
 

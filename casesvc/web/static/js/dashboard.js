@@ -13,6 +13,16 @@ const errorBox = document.getElementById("create-error");
 const retryButton = errorBox.querySelector("[data-role=retry]");
 
 let creating = false; // one POST at a time: a double click never creates two cases
+// One key per case to create, sent with every try: a retry after a lost answer gets back
+// the case the server already made. A new key only once a case was created.
+let idempotencyKey = null;
+
+function newIdempotencyKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  // randomUUID needs a secure context (HTTPS or loopback); getRandomValues works anywhere.
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
 
 function setPanel(panel, state) {
   panel.dataset.state = state;
@@ -65,8 +75,10 @@ async function submit() {
   if (creating || continueButton.disabled) return;
   setCreating(true);
   errorBox.hidden = true;
+  idempotencyKey ??= newIdempotencyKey();
   try {
-    const created = await createCase();
+    const created = await createCase(idempotencyKey);
+    idempotencyKey = null; // created: the next Continue (back on this page) is a new case
     window.location.assign(caseUrl(created.case_id)); // stays busy while the page changes
   } catch (error) {
     setCreating(false);
