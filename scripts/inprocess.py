@@ -2,7 +2,8 @@
 
 Calls the WSGI app directly on a fresh SQLite database and reports the best of several
 rounds in µs per request, with the bare-Flask ceiling app measured the same way. With
-``--profile SCENARIO`` it prints a pyinstrument profile of that scenario (pyinstrument is a dev dependency). This is how the costs in docs/performance.md were found.
+``--profile SCENARIO`` it prints a pyinstrument profile of that scenario (pyinstrument is a
+dev dependency). This is how the costs in docs/performance.md were found.
 
     python -m scripts.inprocess [--rounds 5] [--profile get_complete]
 """
