@@ -50,7 +50,7 @@ screenshots: setup  ## Refresh the web UI screenshots in docs/screenshots (needs
 
 .PHONY: loadtest
 loadtest: setup  ## 20 s, 32 clients of mixed traffic against a fresh `casesvc serve` (loopback)
-	$(BIN)/python scripts/loadtest.py $(ARGS)
+	$(BIN)/python -m scripts.loadtest $(ARGS)
 
 lock: setup  ## Re-pin every dependency into requirements.lock
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' > requirements.lock

@@ -21,15 +21,15 @@ import os
 import platform
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
+
+from scripts.servers import free_port, started
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -47,46 +47,6 @@ TARGETS = {
 }
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_up(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server for {url} exited with {proc.returncode}")
-        try:
-            urllib.request.urlopen(url, timeout=2).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"{url} did not come up")
-
-
-@contextlib.contextmanager
-def server(cmd: list[str], url: str, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(
-        cmd,
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        wait_up(url, proc)
-        yield proc
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
-
-
 def casesvc_server(db_url: str, port: int) -> contextlib.AbstractContextManager:  # type: ignore[type-arg]
     env = dict(os.environ, DATABASE_URL=db_url, **LONG)
     cmd = [
@@ -101,7 +61,7 @@ def casesvc_server(db_url: str, port: int) -> contextlib.AbstractContextManager:
         "--workers",
         str(WORKERS),
     ]
-    return server(cmd, f"http://127.0.0.1:{port}/openapi.json", env)
+    return started(cmd, f"http://127.0.0.1:{port}/openapi.json", env=env)
 
 
 def ceiling_server(port: int) -> contextlib.AbstractContextManager:  # type: ignore[type-arg]
@@ -109,7 +69,7 @@ def ceiling_server(port: int) -> contextlib.AbstractContextManager:  # type: ign
         "from casesvc.serving import serve; from scripts.ceiling import create_app; "
         f"serve(create_app, host='127.0.0.1', port={port}, workers={WORKERS}, threads=1)"
     )
-    return server([sys.executable, "-c", code], f"http://127.0.0.1:{port}/", dict(os.environ))
+    return started([sys.executable, "-c", code], f"http://127.0.0.1:{port}/")
 
 
 def seed(db_url: str, rows: int) -> list[str]:

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """A bounded load test of casesvc: concurrent clients, mixed create/get/list, on loopback.
 
-    python scripts/loadtest.py                        # 20 s, 32 clients, its own server
-    python scripts/loadtest.py --duration 3 --clients 8 --url http://127.0.0.1:8000
+    python -m scripts.loadtest                        # 20 s, 32 clients, its own server
+    python -m scripts.loadtest --duration 3 --clients 8 --url http://127.0.0.1:8000
 
 Without --url it starts `casesvc serve` (production mode: gunicorn, --workers 4 --threads 2
 unless told otherwise) on a throwaway SQLite database, or on --database-url, and stops it at
@@ -26,7 +26,6 @@ import ipaddress
 import json
 import os
 import random
-import signal
 import socket
 import statistics
 import subprocess
@@ -34,7 +33,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -42,7 +40,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
+from scripts.servers import ROOT, running_server
+
 MAX_DURATION = 600.0
 MAX_CLIENTS = 256
 SEED_CASES = 50
@@ -263,54 +262,18 @@ def loopback_only(url: str) -> None:
         )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextlib.contextmanager
 def own_server(database_url: str | None, serve_args: list[str]) -> Iterator[str]:
     """`casesvc serve` on a free loopback port, in its own process group; always stopped."""
     with tempfile.TemporaryDirectory(prefix="casesvc-load-") as tmp:
         url = database_url or f"sqlite:///{tmp}/load.db"
-        env = dict(os.environ, DATABASE_URL=url)
         cli = [sys.executable, "-m", "cli", "--database-url", url]
-        subprocess.run([*cli, "db", "upgrade"], cwd=ROOT, env=env, check=True,
-                       capture_output=True)  # fmt: skip
-        port = free_port()
-        log = open(Path(tmp) / "serve.log", "wb")  # noqa: SIM115
-        server = subprocess.Popen(
-            [*cli, "serve", "--host", "127.0.0.1", "--port", str(port), *serve_args],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        base = f"http://127.0.0.1:{port}"
+        subprocess.run([*cli, "db", "upgrade"], cwd=ROOT, check=True, capture_output=True)
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                if server.poll() is not None:
-                    raise SystemExit(f"loadtest: error: the server exited ({server.returncode})")
-                try:
-                    urllib.request.urlopen(base + "/openapi.json", timeout=2).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise SystemExit("loadtest: error: the server did not come up") from None
-                    time.sleep(0.1)
-            yield base
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait()
-            log.close()
+            with running_server(url, *serve_args, log=Path(tmp) / "serve.log") as (base, _):
+                yield base
+        except (RuntimeError, TimeoutError) as exc:
+            raise SystemExit(f"loadtest: error: the server did not come up ({exc})") from None
 
 
 def run(base: str, clients: int, duration: float, token: str | None, limit: int | None) -> Tally:

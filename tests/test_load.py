@@ -8,12 +8,14 @@ import sys
 
 from tests.servers import ROOT, cli, free_port, running_server
 
-SCRIPT = ROOT / "scripts" / "loadtest.py"
-
 
 def loadtest(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(SCRIPT), *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "scripts.loadtest", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
