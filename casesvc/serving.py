@@ -48,6 +48,9 @@ def serve(
             "preload_app": False,
             "accesslog": "-",
             "errorlog": "-",
+            # gunicorn's largest request line (its default is 4094): every request the
+            # OpenAPI document allows fits, e.g. a 512-character page_token percent-encoded.
+            "limit_request_line": 8190,
             "graceful_timeout": 20,
             "timeout": 30,
             "proc_name": "casesvc",

@@ -4,6 +4,8 @@ import json
 import signal
 import subprocess
 import sys
+import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -64,3 +66,17 @@ def test_serve_refuses_a_database_behind(database_url: str) -> None:
     assert 1 == result.returncode
     assert "casesvc db upgrade" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_longest_documented_query_fits_the_request_line(database_url: str) -> None:
+    """A page_token at the documented 512-character maximum, all 4-byte UTF-8 and so ~6 KB
+    once percent-encoded, reaches the app (a JSON 400), not gunicorn's plain-text 414."""
+    cli(database_url, "db", "upgrade")
+    token = urllib.parse.quote("\U000e924c" * 512)
+    with running_server(database_url, "--workers", "1") as (base, _):
+        try:
+            urllib.request.urlopen(f"{base}/cases?page_size=500&view=basic&page_token={token}")
+        except urllib.error.HTTPError as error:
+            status, content_type = error.code, error.headers["Content-Type"]
+
+    assert (400, "application/json") == (status, content_type)
