@@ -1,9 +1,14 @@
 # casesvc: `make run` serves it, `make test` proves it. Both set themselves up.
 SHELL := /bin/bash
 PYTHON ?= python3
+# Two virtualenvs: .venv-run holds only what casesvc needs at run time (requirements.lock);
+# .venv adds the test and lint tools (requirements-dev.lock, a superset with the same pins).
+RUN_VENV := .venv-run
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha1sum | cut -c1-12)
+PIP_INSTALL = python -m pip install --quiet --disable-pip-version-check
+RUN_STAMP := $(RUN_VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha1sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements-dev.lock | sha1sum | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -12,17 +17,21 @@ PORT ?= 8000
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml requirements.lock
+$(RUN_STAMP): pyproject.toml requirements.lock
+	@test -x $(RUN_VENV)/bin/python || $(PYTHON) -m venv $(RUN_VENV)
+	$(RUN_VENV)/bin/$(PIP_INSTALL) -c requirements.lock -e .
+	@rm -f $(RUN_VENV)/.installed-*; touch $@
+
+$(STAMP): pyproject.toml requirements-dev.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
-		-c requirements.lock -e '.[dev]'
+	$(BIN)/$(PIP_INSTALL) -c requirements-dev.lock -e '.[dev]'
 	@rm -f $(VENV)/.installed-*; touch $@
 
-setup: $(STAMP)  ## Create .venv and install the pinned dependencies
+setup: $(STAMP)  ## Create .venv with the pinned runtime, test and lint dependencies
 
-run: setup  ## Migrate the embedded SQLite database and serve on http://127.0.0.1:8000
-	$(BIN)/casesvc db upgrade
-	$(BIN)/casesvc serve --host $(HOST) --port $(PORT)
+run: $(RUN_STAMP)  ## Migrate the embedded SQLite database and serve on http://127.0.0.1:8000
+	$(RUN_VENV)/bin/casesvc db upgrade
+	$(RUN_VENV)/bin/casesvc serve --host $(HOST) --port $(PORT)
 
 lint: setup  ## ruff (lint, import order, format check) and mypy
 	$(BIN)/ruff check .
@@ -52,8 +61,8 @@ screenshots: setup  ## Refresh the web UI screenshots in docs/screenshots (needs
 loadtest: setup  ## 20 s, 32 clients of mixed traffic against a fresh `casesvc serve` (loopback)
 	$(BIN)/python -m scripts.loadtest $(ARGS)
 
-lock: setup  ## Re-pin every dependency into requirements.lock
-	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
+lock:  ## Re-pin: runtime into requirements.lock, runtime + dev into requirements-dev.lock
+	scripts/lock
 
 bench: setup  ## Benchmark against a bare-Flask ceiling (needs wrk; writes docs/performance.*)
 	@command -v wrk >/dev/null || [ "$$(id -u)" != 0 ] || { export DEBIAN_FRONTEND=noninteractive; \
@@ -62,7 +71,7 @@ bench: setup  ## Benchmark against a bare-Flask ceiling (needs wrk; writes docs/
 	$(BIN)/python -m scripts.bench $(ARGS)
 
 clean:  ## Remove the virtualenv and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(RUN_VENV) .pytest_cache .mypy_cache .ruff_cache
 
 # The OpenAPI document and the clients generated from it (openapi-generator needs Java 11+).
 SPEC ?= docs/openapi.json

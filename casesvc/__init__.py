@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from importlib.metadata import version
 from typing import Any
 
 import swagger_ui_bundle
@@ -52,7 +53,7 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> F
     app.config.update(
         TESTING=config.testing,
         API_TITLE="casesvc",
-        API_VERSION="1.0.0",
+        API_VERSION=version("casesvc"),  # the one version: the package metadata
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",

@@ -7,17 +7,43 @@ Everything else receives a ``Config`` and never looks at ``os.environ``.
 from __future__ import annotations
 
 import dataclasses
+import importlib.resources
 import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATABASE_PATH = PROJECT_ROOT / "instance" / "casesvc.sqlite3"
+from flask.sansio.scaffold import find_package
+
+
+def package_dir(package: str) -> Path:
+    """A directory that ships inside the casesvc package, wherever it is installed.
+
+    The repo keeps ``migrations/`` and ``assets/`` at its top level; the build maps them to
+    ``casesvc.migrations`` and ``casesvc.assets`` (pyproject.toml), and an editable install
+    maps them the same way, so there is one way to find them.
+    """
+    found = importlib.resources.files(package)
+    if not isinstance(found, Path):  # a zipped install: peewee's Runner needs real files
+        raise RuntimeError(f"{package} must be installed as plain files, not zipped")
+    return found
+
+
+def instance_dir() -> Path:
+    """Where the embedded database lives, by Flask's own rule for instance folders: beside
+    the package in a source checkout (``instance/``), ``<prefix>/var/casesvc-instance``
+    once installed (never inside site-packages)."""
+    prefix, package_path = find_package("casesvc")
+    if prefix is None:
+        return Path(package_path) / "instance"
+    return Path(prefix) / "var" / "casesvc-instance"
+
+
+DEFAULT_DATABASE_PATH = instance_dir() / "casesvc.sqlite3"
 DEFAULT_DATABASE_URL = f"sqlite:///{DEFAULT_DATABASE_PATH}"
-MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
-ASSETS_DIR = PROJECT_ROOT / "assets" / "determinations"
+MIGRATIONS_DIR = package_dir("casesvc.migrations")
+ASSETS_DIR = package_dir("casesvc.assets") / "determinations"
 
 # Page tokens are signed so that a tampered token is refused. The key only protects
 # pagination cursors (no secrets ride in them); set CASESVC_SECRET_KEY in production.

@@ -11,7 +11,8 @@ from urllib.parse import urlparse
 
 import peewee
 from playhouse.db_url import connect
-from playhouse.migrations import Runner
+from playhouse.migrations import Migration, MigrationError, Runner
+from playhouse.schema_diff import diff_models
 
 # Set once per connection: WAL lets readers and a writer work at once across
 # processes, the busy timeout makes a writer wait instead of failing with
@@ -128,16 +129,55 @@ def pending_migrations(database: peewee.Database, migrations_dir: Path) -> list[
         raise DatabaseUnavailable(f"cannot open the database: {exc}") from exc
 
 
+def unknown_migrations(rows: list[Migration]) -> list[str]:
+    """Migrations the database has applied but this version of casesvc has no file for."""
+    return [m.name for m in rows if m.path is None]
+
+
 def upgrade(database: peewee.Database, migrations_dir: Path) -> list[str]:
-    """Apply pending migrations; returns their names."""
+    """Apply pending migrations, all or none; returns their names.
+
+    Refuses (``MigrationError``) when there are no migration files, when the database is
+    ahead of the code, or when the migrated schema does not match the models; a failure
+    part-way rolls every migration of this run back (DDL is transactional on both engines).
+    """
+    from casesvc.models import Case
+
     with database.connection_context():
-        return list(runner(database, migrations_dir).up())
+        migrations = runner(database, migrations_dir)
+        rows = migrations.status()
+        if not any(m.path for m in rows):
+            raise MigrationError(f"no migrations found in {migrations_dir}")
+        if ahead := unknown_migrations(rows):
+            raise MigrationError(
+                f"the database is ahead of this casesvc (it has {', '.join(ahead)}, which "
+                "this version does not know); run a newer casesvc"
+            )
+        pending = [m.name for m in rows if m.path and not m.applied]
+        with database.atomic():
+            for name in pending:  # one at a time, so a failure names its migration
+                try:
+                    migrations.up(target=name)
+                except Exception as exc:
+                    raise MigrationError(f"migration {name} failed: {exc}") from exc
+            if drift := diff_models(database, [Case]):
+                found = "; ".join(str(drift).splitlines())
+                raise MigrationError(f"the migrated schema differs from the models: {found}")
+        return pending
 
 
 def check_schema(database: peewee.Database, migrations_dir: Path) -> None:
-    """Refuse to go on with a database whose migrations are behind."""
+    """Refuse to go on with a database whose migrations are behind (or ahead)."""
     with database.connection_context():
-        pending = pending_migrations(database, migrations_dir)
+        try:
+            rows = runner(database, migrations_dir).status()
+        except peewee.OperationalError as exc:
+            raise DatabaseUnavailable(f"cannot open the database: {exc}") from exc
+    if ahead := unknown_migrations(rows):
+        raise SchemaBehind(
+            f"the database is ahead of this casesvc ({', '.join(ahead)}); run a newer casesvc"
+        )
+    pending = [m.name for m in rows if not m.applied]
     if pending:
         raise SchemaBehind(
             f"the database is {len(pending)} migration(s) behind ({', '.join(pending)}); "

@@ -1,3 +1,5 @@
+from importlib.metadata import version
+
 from click.testing import CliRunner
 
 from cli import EXIT_ERROR, EXIT_USAGE, main
@@ -39,7 +41,8 @@ def test_unsupported_url_is_a_usage_error() -> None:
 
 def test_version_and_help() -> None:
     """--version prints the version; --help documents the exit codes."""
-    assert "casesvc, version 0.1.0\n" == CliRunner().invoke(main, ["--version"]).output
+    expected = f"casesvc, version {version('casesvc')}\n"
+    assert expected == CliRunner().invoke(main, ["--version"]).output
     help_text = CliRunner().invoke(main, ["--help"]).output
     assert "3    case not found" in help_text
     assert EXIT_USAGE == CliRunner().invoke(main, ["serve", "--port", "0"]).exit_code

@@ -6,6 +6,7 @@ import json
 import re
 import urllib.request
 from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -533,7 +534,8 @@ def test_every_command_has_help_and_version(command: str) -> None:
     versioned = CliRunner().invoke(main, [*command.split(), "--version"])
 
     assert (0, "Usage: casesvc ") == (helped.exit_code, helped.stdout[:15])
-    assert (0, "casesvc, version 0.1.0\n") == (versioned.exit_code, versioned.stdout)
+    expected = f"casesvc, version {version('casesvc')}\n"
+    assert (0, expected) == (versioned.exit_code, versioned.stdout)
 
 
 def test_help_documents_the_exit_codes() -> None:

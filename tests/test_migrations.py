@@ -1,10 +1,25 @@
+import shutil
+from pathlib import Path
+
 import peewee
 import pytest
+from click.testing import CliRunner
+from playhouse.migrations import MigrationError
 from playhouse.schema_diff import diff_models
 
 from casesvc import build_service, create_app, db
 from casesvc.config import Config
 from casesvc.models import Case
+from cli import EXIT_ERROR, main
+
+NOOP = "def up(migrator, db):\n    pass\n"
+BROKEN = """from peewee import IntegerField
+
+
+def up(migrator, db):
+    migrator.migrate(migrator.add_column("cases", "doomed", IntegerField(null=True)))
+    raise RuntimeError("on purpose")
+"""
 
 
 @pytest.fixture
@@ -54,3 +69,85 @@ def test_sqlite_runs_in_wal_mode(tmp_path) -> None:  # type: ignore[no-untyped-d
     with database.connection_context():
         assert "wal" == database.execute_sql("PRAGMA journal_mode").fetchone()[0]
         assert 10_000 == database.execute_sql("PRAGMA busy_timeout").fetchone()[0]
+
+
+def copy_migrations(source: Path, target: Path, *extra: tuple[str, str]) -> Path:
+    """The project's migrations in ``target``, plus ``extra`` (name, source) files."""
+    target.mkdir()
+    for path in source.glob("[0-9]*.py"):
+        shutil.copy(path, target)
+    for name, text in extra:
+        (target / name).write_text(text)
+    return target
+
+
+def tables(database: peewee.Database) -> list[str]:
+    with database.connection_context():
+        return sorted(database.get_tables())
+
+
+def test_no_migrations_is_an_error(empty: peewee.Database, tmp_path: Path) -> None:
+    """An upgrade that finds no migration files refuses, and creates nothing."""
+    (tmp_path / "none").mkdir()
+
+    with pytest.raises(MigrationError, match="no migrations found"):
+        db.upgrade(empty, tmp_path / "none")
+    assert [] == tables(empty)
+
+
+def test_a_database_ahead_is_an_error(
+    empty: peewee.Database, config: Config, tmp_path: Path
+) -> None:
+    """A database with a migration this code has no file for is ahead: upgrade refuses,
+    and so does start-up."""
+    newer = copy_migrations(config.migrations_dir, tmp_path / "newer", ("0099_future.py", NOOP))
+    db.upgrade(empty, newer)
+
+    with pytest.raises(MigrationError, match=r"ahead of this casesvc.*0099_future"):
+        db.upgrade(empty, config.migrations_dir)
+    with pytest.raises(db.SchemaBehind, match="ahead"):
+        db.check_schema(empty, config.migrations_dir)
+
+
+def test_a_failure_midway_leaves_the_database_as_it_was(
+    empty: peewee.Database, config: Config, tmp_path: Path
+) -> None:
+    """When the last of four migrations fails after changing the schema, the three before it
+    and its own change are rolled back, and the error names it."""
+    broken = copy_migrations(
+        config.migrations_dir, tmp_path / "broken", ("0004_broken.py", BROKEN)
+    )
+
+    with pytest.raises(MigrationError, match="migration 0004_broken failed: on purpose"):
+        db.upgrade(empty, broken)
+    assert [] == [t for t in tables(empty) if t != "schema_migration"]
+    with empty.connection_context():
+        assert 3 == len(db.pending_migrations(empty, config.migrations_dir))
+
+
+def test_upgrade_checks_the_schema_it_leaves(
+    empty: peewee.Database, config: Config, tmp_path: Path
+) -> None:
+    """Migrations that run but leave a schema unlike the models are refused and undone."""
+    short = copy_migrations(config.migrations_dir, tmp_path / "short")
+    (short / "0003_add_idempotency_key.py").write_text(NOOP)
+
+    with pytest.raises(MigrationError, match="differs from the models"):
+        db.upgrade(empty, short)
+    assert [] == [t for t in tables(empty) if t != "schema_migration"]
+
+
+def test_cli_upgrade_of_a_database_ahead_fails_in_one_line(
+    database_url: str, config: Config, tmp_path: Path
+) -> None:
+    """`casesvc db upgrade` on a database ahead of the code exits 1 with one line."""
+    newer = copy_migrations(config.migrations_dir, tmp_path / "newer", ("0099_future.py", NOOP))
+    database = db.open_database(database_url)
+    db.upgrade(database, newer)
+    db.close_all(database)
+
+    result = CliRunner().invoke(main, ["--database-url", database_url, "db", "upgrade"])
+
+    assert EXIT_ERROR == result.exit_code
+    assert 1 == len(result.output.splitlines()), result.output
+    assert "ahead of this casesvc" in result.output

@@ -1,0 +1,1 @@
+"""Sample determinations, shipped inside the casesvc package."""

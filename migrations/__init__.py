@@ -1,0 +1,1 @@
+"""Schema migrations (playhouse.migrations), shipped inside the casesvc package."""
