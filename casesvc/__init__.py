@@ -10,6 +10,7 @@ import swagger_ui_bundle
 from flask import Flask, send_from_directory
 
 from casesvc import db, security
+from casesvc.api import metrics
 from casesvc.api.render import Renderer
 from casesvc.api.spec import Api
 from casesvc.clock import Clock, SystemClock
@@ -61,6 +62,8 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> F
         OPENAPI_SWAGGER_UI_URL="/docs/static/",
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    # First, so that every request is timed and counted, those refused by a hook included.
+    metrics.install(app, metrics.Metrics(config.metrics_dir))
     service = build_service(config, clock)
     app.extensions["casesvc.service"] = service
     app.extensions["casesvc.renderer"] = Renderer()
@@ -91,6 +94,7 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> F
 
     api = Api(app, spec_kwargs={"info": API_INFO})
     api.register_blueprint(cases_blp)
+    api.register_blueprint(metrics.blp)
     register_database_errors(app, api, database)
     security.install(app, api, config)
 

@@ -81,6 +81,9 @@ class Config:
     api_tokens: tuple[str, ...] = dataclasses.field(default=(), repr=False)
     # Largest request body accepted, in bytes; anything bigger is a 413.
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    # prometheus_client's multiprocess directory (PROMETHEUS_MULTIPROC_DIR): set, the workers
+    # of one server add up their metrics there. `casesvc serve` sets a fresh one per run.
+    metrics_dir: Path | None = None
 
     def __post_init__(self) -> None:
         if not 0 < self.processing_after < self.complete_after:
@@ -129,6 +132,8 @@ class Config:
             if not raw.isdigit():
                 raise ConfigError(f"CASESVC_MAX_BODY_BYTES must be a whole number, got {raw!r}")
             values["max_body_bytes"] = int(raw)
+        if env.get("PROMETHEUS_MULTIPROC_DIR", "").strip():
+            values["metrics_dir"] = Path(env["PROMETHEUS_MULTIPROC_DIR"].strip())
         values.update(overrides)
         if "database_url" in overrides and "auto_upgrade" not in overrides:
             values["auto_upgrade"] = overrides["database_url"] == DEFAULT_DATABASE_URL

@@ -25,7 +25,8 @@ DEFAULT_CSP = "frame-ancestors 'none'"
 
 BEARER_SCHEME = "bearerAuth"
 REALM = 'Bearer realm="casesvc"'
-PROTECTED_PREFIX = "/cases"
+# Paths that need a token when tokens are on, and that are never stored by caches.
+PROTECTED_PREFIXES = ("/cases", "/metrics")
 
 
 def install(app: Flask, api: Api, config: Config) -> None:
@@ -143,4 +144,4 @@ def document_security(api: Api, *, required: bool) -> None:
 
 
 def _is_protected(path: str) -> bool:
-    return path == PROTECTED_PREFIX or path.startswith(PROTECTED_PREFIX + "/")
+    return any(path == p or path.startswith(p + "/") for p in PROTECTED_PREFIXES)

@@ -163,6 +163,8 @@ class Cases(MethodView):
         headers["Location"] = f"{request.script_root}/cases/{view.case_id}"
         if view.replayed:
             headers["Idempotent-Replayed"] = "true"
+        else:
+            current_app.extensions["casesvc.metrics"].cases_created.inc()
         return json_response(renderer().case(view), 201, headers)
 
     @blp.doc(operationId="listCases")
