@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import weakref
@@ -126,6 +127,28 @@ def pending_migrations(database: peewee.Database, migrations_dir: Path) -> list[
         return [m.name for m in runner(database, migrations_dir).status() if not m.applied]
     except peewee.OperationalError as exc:
         raise DatabaseUnavailable(f"cannot open the database: {exc}") from exc
+
+
+@dataclasses.dataclass(frozen=True)
+class SchemaState:
+    """How the database's migration history compares with the migration files."""
+
+    pending: tuple[str, ...]  # files the database has not applied: it is behind
+    unknown: tuple[str, ...]  # applied migrations with no file here: it is ahead
+
+    @property
+    def current(self) -> bool:
+        return not self.pending and not self.unknown
+
+
+def schema_state(database: peewee.Database, migrations_dir: Path) -> SchemaState:
+    """Compare the applied migrations with the files, on the current connection. A lost
+    database raises peewee's error as it is, for the caller to map."""
+    status = runner(database, migrations_dir).status()
+    return SchemaState(
+        pending=tuple(m.name for m in status if not m.applied),
+        unknown=tuple(m.name for m in status if m.path is None),
+    )
 
 
 def upgrade(database: peewee.Database, migrations_dir: Path) -> list[str]:
