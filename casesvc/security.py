@@ -26,6 +26,9 @@ DEFAULT_CSP = "frame-ancestors 'none'"
 BEARER_SCHEME = "bearerAuth"
 REALM = 'Bearer realm="casesvc"'
 PROTECTED_PREFIX = "/cases"
+# Answers no cache may store, besides everything under PROTECTED_PREFIX: a stale probe verdict
+# would mislead a load balancer.
+NO_STORE_PATHS = frozenset({"/healthz", "/readyz"})
 
 
 def install(app: Flask, api: Api, config: Config) -> None:
@@ -69,14 +72,15 @@ def limit_bodies(app: Flask, max_bytes: int) -> None:
 
 def add_security_headers(app: Flask) -> None:
     defaults = [*SECURITY_HEADERS.items(), ("Content-Security-Policy", DEFAULT_CSP)]
-    # Case data, and errors about it, are never stored by caches.
-    protected = [*defaults, ("Cache-Control", "no-store")]
+    # Case data, errors about it, and health verdicts are never stored by caches.
+    no_store = [*defaults, ("Cache-Control", "no-store")]
 
     @app.after_request
     def _headers(response: Response) -> Response:
         # One pass over the headers (Headers.setdefault scans them once per name).
         present = {name.lower() for name, _ in response.headers}
-        wanted = protected if _is_protected(request.path) else defaults
+        path = request.path
+        wanted = no_store if _is_protected(path) or path in NO_STORE_PATHS else defaults
         response.headers.extend([(k, v) for k, v in wanted if k.lower() not in present])
         return response
 
