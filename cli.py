@@ -190,15 +190,17 @@ def serve(
     if dev:
         create_app(config).run(host, port, use_reloader=True, threaded=True)
         return
+    from casesvc.api.metrics import worker_shared_dir
     from casesvc.serving import default_workers, serve
 
-    serve(
-        lambda: create_app(config),
-        host=host,
-        port=port,
-        workers=workers or default_workers(),
-        threads=threads,
-    )
+    with worker_shared_dir(config) as shared:
+        serve(
+            lambda: create_app(shared),
+            host=host,
+            port=port,
+            workers=workers or default_workers(),
+            threads=threads,
+        )
 
 
 @main.group()

@@ -7,7 +7,7 @@ from importlib.metadata import version
 from typing import Any
 
 import swagger_ui_bundle
-from flask import Flask, send_from_directory
+from flask import Flask, request, send_from_directory
 
 from casesvc import db, security
 from casesvc.api import metrics
@@ -63,7 +63,8 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> F
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
     # First, so that every request is timed and counted, those refused by a hook included.
-    metrics.install(app, metrics.Metrics(config.metrics_dir))
+    if config.metrics:
+        metrics.install(app, metrics.Metrics(config.metrics_dir))
     service = build_service(config, clock)
     app.extensions["casesvc.service"] = service
     app.extensions["casesvc.renderer"] = Renderer()
@@ -74,11 +75,14 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> F
     # time), which keeps its connection from one request to the next and so skips the
     # checkout. Threads (gthread workers, the dev server) always give it back. A request
     # that failed gives its connection back too; one that lost the database drops it.
+    # The health probes take none here: /healthz touches no database, and /readyz connects
+    # itself, so that it can tell an unreachable database from one that is not current.
     database = service.database
 
     @app.before_request
     def _connect() -> None:
-        database.connect(reuse_if_open=True)
+        if request.blueprint != "health":
+            database.connect(reuse_if_open=True)
 
     @app.teardown_request
     def _release(exc: BaseException | None) -> None:
@@ -91,10 +95,12 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> F
         return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)
 
     from casesvc.api.cases import blp as cases_blp
+    from casesvc.api.health import blp as health_blp
 
     api = Api(app, spec_kwargs={"info": API_INFO})
     api.register_blueprint(cases_blp)
     api.register_blueprint(metrics.blp)
+    api.register_blueprint(health_blp)
     register_database_errors(app, api, database)
     security.install(app, api, config)
 

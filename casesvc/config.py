@@ -56,6 +56,10 @@ MIN_TOKEN_LENGTH = 16
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9._~+/-]+=*")
 
 
+# prometheus_client's own variable for its multiprocess directory.
+MULTIPROC_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+
+
 class ConfigError(ValueError):
     """An environment variable holds a value casesvc cannot use."""
 
@@ -84,6 +88,8 @@ class Config:
     # prometheus_client's multiprocess directory (PROMETHEUS_MULTIPROC_DIR): set, the workers
     # of one server add up their metrics there. `casesvc serve` sets a fresh one per run.
     metrics_dir: Path | None = None
+    # Count requests for /metrics (CASESVC_METRICS=0 turns it off; `make bench` measures it).
+    metrics: bool = True
 
     def __post_init__(self) -> None:
         if not 0 < self.processing_after < self.complete_after:
@@ -132,8 +138,13 @@ class Config:
             if not raw.isdigit():
                 raise ConfigError(f"CASESVC_MAX_BODY_BYTES must be a whole number, got {raw!r}")
             values["max_body_bytes"] = int(raw)
-        if env.get("PROMETHEUS_MULTIPROC_DIR", "").strip():
-            values["metrics_dir"] = Path(env["PROMETHEUS_MULTIPROC_DIR"].strip())
+        raw_metrics = env.get("CASESVC_METRICS", "").strip()
+        if raw_metrics:
+            if raw_metrics not in ("0", "1"):
+                raise ConfigError(f"CASESVC_METRICS must be 0 or 1, got {raw_metrics!r}")
+            values["metrics"] = raw_metrics == "1"
+        if env.get(MULTIPROC_VARIABLE, "").strip():
+            values["metrics_dir"] = Path(env[MULTIPROC_VARIABLE].strip())
         values.update(overrides)
         if "database_url" in overrides and "auto_upgrade" not in overrides:
             values["auto_upgrade"] = overrides["database_url"] == DEFAULT_DATABASE_URL

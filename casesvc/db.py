@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import weakref
@@ -11,7 +12,7 @@ from urllib.parse import urlparse
 
 import peewee
 from playhouse.db_url import connect
-from playhouse.migrations import Migration, MigrationError, Runner
+from playhouse.migrations import MigrationError, Runner
 from playhouse.schema_diff import diff_models
 
 # Set once per connection: WAL lets readers and a writer work at once across
@@ -129,9 +130,26 @@ def pending_migrations(database: peewee.Database, migrations_dir: Path) -> list[
         raise DatabaseUnavailable(f"cannot open the database: {exc}") from exc
 
 
-def unknown_migrations(rows: list[Migration]) -> list[str]:
-    """Migrations the database has applied but this version of casesvc has no file for."""
-    return [m.name for m in rows if m.path is None]
+@dataclasses.dataclass(frozen=True)
+class SchemaState:
+    """How the database's migration history compares with the migration files."""
+
+    pending: tuple[str, ...]  # files the database has not applied: it is behind
+    unknown: tuple[str, ...]  # applied migrations with no file here: it is ahead
+
+    @property
+    def current(self) -> bool:
+        return not self.pending and not self.unknown
+
+
+def schema_state(database: peewee.Database, migrations_dir: Path) -> SchemaState:
+    """Compare the applied migrations with the files, on the current connection. A lost
+    database raises peewee's error as it is, for the caller to map."""
+    status = runner(database, migrations_dir).status()
+    return SchemaState(
+        pending=tuple(m.name for m in status if not m.applied),
+        unknown=tuple(m.name for m in status if m.path is None),
+    )
 
 
 def upgrade(database: peewee.Database, migrations_dir: Path) -> list[str]:
@@ -148,7 +166,7 @@ def upgrade(database: peewee.Database, migrations_dir: Path) -> list[str]:
         rows = migrations.status()
         if not any(m.path for m in rows):
             raise MigrationError(f"no migrations found in {migrations_dir}")
-        if ahead := unknown_migrations(rows):
+        if ahead := [m.name for m in rows if m.path is None]:
             raise MigrationError(
                 f"the database is ahead of this casesvc (it has {', '.join(ahead)}, which "
                 "this version does not know); run a newer casesvc"
@@ -170,16 +188,16 @@ def check_schema(database: peewee.Database, migrations_dir: Path) -> None:
     """Refuse to go on with a database whose migrations are behind (or ahead)."""
     with database.connection_context():
         try:
-            rows = runner(database, migrations_dir).status()
+            state = schema_state(database, migrations_dir)
         except peewee.OperationalError as exc:
             raise DatabaseUnavailable(f"cannot open the database: {exc}") from exc
-    if ahead := unknown_migrations(rows):
+    if state.unknown:
         raise SchemaBehind(
-            f"the database is ahead of this casesvc ({', '.join(ahead)}); run a newer casesvc"
+            f"the database is ahead of this casesvc ({', '.join(state.unknown)}); "
+            "run a newer casesvc"
         )
-    pending = [m.name for m in rows if not m.applied]
-    if pending:
+    if state.pending:
         raise SchemaBehind(
-            f"the database is {len(pending)} migration(s) behind ({', '.join(pending)}); "
-            "run `casesvc db upgrade` first"
+            f"the database is {len(state.pending)} migration(s) behind "
+            f"({', '.join(state.pending)}); run `casesvc db upgrade` first"
         )

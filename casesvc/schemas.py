@@ -208,6 +208,13 @@ class CaseListQuerySchema(ma.Schema):
     )
 
 
+class HealthSchema(StrictSchema):
+    class Meta(StrictSchema.Meta):
+        description = "The answer of `/healthz` and `/readyz` when all is well."
+
+    status = fields.String(required=True, validate=validate.OneOf(["ok"]))
+
+
 class ApiErrorSchema(ma.Schema):
     """Every 4xx and 5xx answer has this body."""
 

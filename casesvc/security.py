@@ -27,6 +27,9 @@ BEARER_SCHEME = "bearerAuth"
 REALM = 'Bearer realm="casesvc"'
 # Paths that need a token when tokens are on, and that are never stored by caches.
 PROTECTED_PREFIXES = ("/cases", "/metrics")
+# Answers no cache may store, besides everything under PROTECTED_PREFIXES: a stale probe
+# verdict would mislead a load balancer.
+NO_STORE_PATHS = frozenset({"/healthz", "/readyz"})
 
 
 def install(app: Flask, api: Api, config: Config) -> None:
@@ -70,14 +73,15 @@ def limit_bodies(app: Flask, max_bytes: int) -> None:
 
 def add_security_headers(app: Flask) -> None:
     defaults = [*SECURITY_HEADERS.items(), ("Content-Security-Policy", DEFAULT_CSP)]
-    # Case data, and errors about it, are never stored by caches.
-    protected = [*defaults, ("Cache-Control", "no-store")]
+    # Case data, errors about it, and health verdicts are never stored by caches.
+    no_store = [*defaults, ("Cache-Control", "no-store")]
 
     @app.after_request
     def _headers(response: Response) -> Response:
         # One pass over the headers (Headers.setdefault scans them once per name).
         present = {name.lower() for name, _ in response.headers}
-        wanted = protected if _is_protected(request.path) else defaults
+        path = request.path
+        wanted = no_store if _is_protected(path) or path in NO_STORE_PATHS else defaults
         response.headers.extend([(k, v) for k, v in wanted if k.lower() not in present])
         return response
 

@@ -19,6 +19,8 @@ from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 from werkzeug.exceptions import HTTPException
 from werkzeug.test import TestResponse
 
+from casesvc import db
+from casesvc.config import MIGRATIONS_DIR
 from casesvc.openapi import canonical
 
 SNAPSHOT = Path(__file__).resolve().parent.parent / "docs" / "openapi.json"
@@ -30,6 +32,7 @@ SCHEMAS = {
     "CaseStatus",
     "CaseView",
     "Evidence",
+    "Health",
     "LogicItem",
     "Step",
     "StepOption",
@@ -38,6 +41,9 @@ OPERATIONS = {
     ("post", "/cases"): ("createCase", {"201", "400", "401", "503", "default"}),
     ("get", "/cases"): ("listCases", {"200", "400", "401", "422", "503", "default"}),
     ("get", "/cases/{case_id}"): ("getCase", {"200", "304", "401", "404", "503", "default"}),
+    ("get", "/healthz"): ("checkHealth", {"200", "default"}),
+    ("get", "/readyz"): ("checkReadiness", {"200", "503", "default"}),
+    ("get", "/metrics"): ("getMetrics", {"200", "401", "404", "default"}),
 }
 UNKNOWN = "case_000000000000000000000000"
 
@@ -244,6 +250,16 @@ def test_database_outage_matches_the_spec(app: Flask, check: Any) -> None:
     answers = [client.post("/cases"), client.get("/cases"), client.get(f"/cases/{UNKNOWN}")]
 
     assert [503, 503, 503] == [check(answer).status_code for answer in answers]
+
+
+def test_health_answers_match_the_spec(app: Flask, check: Any) -> None:
+    """/healthz, /readyz and readiness's 503 (a schema behind) match the spec."""
+    client = app.test_client()
+    answers = [check(client.get("/healthz")), check(client.get("/readyz"))]
+    db.runner(app.extensions["casesvc.service"].database, MIGRATIONS_DIR).down()
+    answers.append(check(client.get("/readyz")))
+
+    assert [200, 200, 503] == [answer.status_code for answer in answers]
 
 
 def test_an_error_without_a_description_still_has_its_message(app: Flask) -> None:

@@ -62,6 +62,8 @@ def everything(client: FlaskClient, headers: dict[str, str] | None = None) -> li
         client.get("/"),
         client.get("/dashboard"),
         client.get("/ui/static/app.css"),
+        client.get("/healthz", headers=headers),
+        client.get("/readyz", headers=headers),
     ]
 
 
@@ -72,9 +74,9 @@ def test_security_headers_on_every_response(client: FlaskClient) -> None:
     """Every answer, success or error, JSON or not, has nosniff, no-referrer and no framing."""
     responses = everything(client)
 
-    assert [201, 200, 200, 422, 404, 405, 413, 200, 200, 200, 404, 200, 302, 200, 200] == [
-        r.status_code for r in responses
-    ]
+    cases_and_pages = [201, 200, 200, 422, 404, 405, 413, 200, 200, 200, 404, 200, 302, 200, 200]
+    probes = [200, 200]
+    assert [*cases_and_pages, *probes] == [r.status_code for r in responses]
     for response in responses:
         assert ("nosniff", "no-referrer", "DENY") == (
             response.headers.get("X-Content-Type-Options"),
@@ -87,9 +89,10 @@ def test_security_headers_on_every_response(client: FlaskClient) -> None:
 
 
 def test_case_data_and_its_errors_are_never_cached(client: FlaskClient) -> None:
-    """Everything under /cases, errors included, says Cache-Control: no-store."""
+    """Everything under /cases, errors included, and the health probes say Cache-Control:
+    no-store."""
     for response in everything(client):
-        if response.request.path.startswith("/cases"):
+        if response.request.path.startswith(("/cases", "/healthz", "/readyz")):
             assert "no-store" == response.headers.get("Cache-Control"), response.request.path
 
 
@@ -302,11 +305,14 @@ def test_spec_documents_the_bearer_scheme(make_app: Any) -> None:
     assert scheme.items() <= spec_off["components"]["securitySchemes"]["bearerAuth"].items()
     assert [{"bearerAuth": []}] == spec_on["security"]
     assert [{"bearerAuth": []}, {}] == spec_off["security"]
-    for path in spec_on["paths"].values():
+    for url, path in spec_on["paths"].items():
         for method, operation in path.items():
             if method == "parameters":
                 continue
-            assert "WWW-Authenticate" in operation["responses"]["401"]["headers"]
+            if url in ("/healthz", "/readyz"):  # the probes never need a token
+                assert ([], False) == (operation["security"], "401" in operation["responses"])
+            else:
+                assert "WWW-Authenticate" in operation["responses"]["401"]["headers"]
 
 
 def test_tokens_come_from_the_environment_and_never_show() -> None:

@@ -14,13 +14,24 @@ library picks its storage when it is first imported, so this module imports it o
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import os
+import shutil
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from werkzeug.exceptions import NotFound
+
+from casesvc.api.cases import UNAUTHORIZED
+from casesvc.config import MULTIPROC_VARIABLE, Config
+from casesvc.schemas import ApiErrorSchema
 
 blp = Blueprint(
     "metrics",
@@ -32,6 +43,27 @@ blp = Blueprint(
 # Seconds: the API answers in well under a millisecond in-process, so the buckets start low.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 UNMATCHED = "unmatched"  # the route label of a request no URL rule matched (a 404 or 405)
+
+
+@contextlib.contextmanager
+def worker_shared_dir(config: Config) -> Iterator[Config]:
+    """``config`` with an empty multiprocess directory, for one run of a multi-worker server.
+
+    A directory the operator set (``PROMETHEUS_MULTIPROC_DIR``) is emptied first, as the
+    library requires between runs; otherwise a fresh one is made and removed afterwards. The
+    variable is exported, so that workers that read their config from the environment (and
+    prometheus_client itself) see it too.
+    """
+    given = config.metrics_dir
+    path = given or Path(tempfile.mkdtemp(prefix="casesvc-metrics-"))
+    for stale in path.glob("*.db"):
+        stale.unlink()
+    os.environ[MULTIPROC_VARIABLE] = str(path)
+    try:
+        yield dataclasses.replace(config, metrics_dir=path)
+    finally:
+        if given is None:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 class Metrics:
@@ -121,15 +153,17 @@ class MetricsText(MethodView):
             }
         },
     )
+    @blp.alt_response(401, **UNAUTHORIZED)
+    @blp.alt_response(404, schema=ApiErrorSchema, description="Metrics are off on this server.")
     def get(self) -> Response:
         """Read the metrics
 
         Counters and histograms summed over every worker of this server. Needs a bearer
         token when the server has API tokens, like `/cases`.
         """
-        from flask import current_app
-
-        metrics: Metrics = current_app.extensions["casesvc.metrics"]
+        metrics: Metrics | None = current_app.extensions.get("casesvc.metrics")
+        if metrics is None:
+            raise NotFound("Metrics are off on this server (CASESVC_METRICS=0).")
         return Response(
             metrics.exposition(),
             200,

@@ -1,0 +1,142 @@
+"""``/healthz`` and ``/readyz``: whether this process can serve, and whether it is ready to.
+
+Neither needs a token nor shows anything but its verdict. ``/healthz`` touches no database.
+``/readyz`` checks, on each call, that the database answers and that its migrations are
+exactly this code's (nothing is cached, so every worker reports what is true now).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import peewee
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+
+from casesvc import db
+from casesvc.errors import discard_connection
+from casesvc.schemas import ApiErrorSchema, HealthSchema
+
+log = logging.getLogger(__name__)
+
+blp = Blueprint(
+    "health",
+    __name__,
+    description="Probes for load balancers and orchestrators. No token needed.",
+)
+
+OK = {"status": "ok"}
+RETRY_AFTER_SECONDS = 5
+# What a lost or refused database raises: peewee wraps every driver error in one of these.
+LOST = (peewee.DatabaseError, peewee.InterfaceError)
+
+NO_STORE = {
+    "description": "Always `no-store`: a cached verdict would mislead.",
+    "required": True,
+    "schema": {"type": "string"},
+}
+NOT_READY = {
+    "schema": ApiErrorSchema,
+    "description": "Not ready. `errors` names the check that failed: "
+    '`{"database": "unreachable"}`, or `{"schema": "behind"}` (run `casesvc db upgrade`) or '
+    '`{"schema": "ahead"}` (the database has migrations this code does not know).',
+    "headers": {
+        "Retry-After": {
+            "description": "Seconds to wait before asking again.",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 1},
+        },
+        "Cache-Control": NO_STORE,
+    },
+}
+
+
+@blp.route("/healthz")
+class Health(MethodView):
+    @blp.doc(operationId="checkHealth", security=[])
+    @blp.response(
+        200,
+        HealthSchema,
+        description="The process is up and can serve requests.",
+        headers={"Cache-Control": NO_STORE},
+    )
+    def get(self) -> Any:
+        """Check liveness
+
+        Answers while the process can serve, whatever the database's state: it touches no
+        database. Restart the process when this fails; take it out of rotation when
+        `/readyz` does.
+        """
+        return OK
+
+
+@blp.route("/readyz")
+class Readiness(MethodView):
+    @blp.doc(operationId="checkReadiness", security=[])
+    @blp.response(
+        200,
+        HealthSchema,
+        description="The database answers and its schema is the one this code needs.",
+        headers={"Cache-Control": NO_STORE},
+    )
+    @blp.alt_response(503, **NOT_READY)
+    def get(self) -> Any:
+        """Check readiness
+
+        Ready when the database answers and its applied migrations are exactly this code's
+        migration files. Otherwise 503, naming the failed check. Load balancers should
+        route traffic only to instances that answer 200 here.
+        """
+        database = current_app.extensions["casesvc.service"].database
+        migrations_dir = current_app.extensions["casesvc.config"].migrations_dir
+        try:
+            state = current_state(database, migrations_dir)
+        except LOST as exc:
+            log.warning("not ready: database unreachable (%s)", type(exc).__name__)
+            not_ready("the database is unreachable.", {"database": "unreachable"})
+        if state.pending:
+            log.warning("not ready: schema behind, pending %s", ", ".join(state.pending))
+            not_ready(
+                "the database schema is behind this version of casesvc: run `casesvc db upgrade`.",
+                {"schema": "behind"},
+            )
+        if state.unknown:
+            log.warning("not ready: schema ahead, unknown %s", ", ".join(state.unknown))
+            not_ready(
+                "the database schema is ahead of this version of casesvc: it has migrations "
+                "this code does not know.",
+                {"schema": "ahead"},
+            )
+        return OK
+
+
+def current_state(database: peewee.Database, migrations_dir: Path) -> db.SchemaState:
+    """The schema's state, read on this request's connection.
+
+    A connection that fails is discarded, not pooled. Since it may have died while idle (the
+    database restarted since), one fresh connection is tried before the database is called
+    unreachable; a connection that cannot be opened at all fails at once.
+    """
+    database.connect(reuse_if_open=True)
+    try:
+        return db.schema_state(database, migrations_dir)
+    except LOST:
+        discard_connection(database)
+    database.connect()
+    try:
+        return db.schema_state(database, migrations_dir)
+    except LOST:
+        discard_connection(database)
+        raise
+
+
+def not_ready(message: str, errors: dict[str, str]) -> None:
+    abort(
+        503,
+        message=f"Not ready: {message}",
+        errors=errors,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )

@@ -1,0 +1,360 @@
+"""/healthz and /readyz: liveness without the database, readiness with it, and recovery."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import shutil
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import peewee
+import psycopg
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from freezegun.api import FrozenDateTimeFactory
+
+from casesvc import create_app, db
+from casesvc.config import MIGRATIONS_DIR, Config
+from casesvc.db import close_all
+
+TOKEN = "tok_0123456789abcdefghijkl"
+ORIGIN = "https://ops.example.org"
+OK = {"status": "ok"}
+UNREACHABLE = {
+    "code": 503,
+    "status": "Service Unavailable",
+    "message": "Not ready: the database is unreachable.",
+    "errors": {"database": "unreachable"},
+}
+BEHIND = {
+    "code": 503,
+    "status": "Service Unavailable",
+    "message": "Not ready: the database schema is behind this version of casesvc: run "
+    "`casesvc db upgrade`.",
+    "errors": {"schema": "behind"},
+}
+AHEAD = {
+    "code": 503,
+    "status": "Service Unavailable",
+    "message": "Not ready: the database schema is ahead of this version of casesvc: it has "
+    "migrations this code does not know.",
+    "errors": {"schema": "ahead"},
+}
+# A migration of a newer release than this code.
+FUTURE_MIGRATION = """
+from peewee import CharField, Model
+
+
+def up(migrator, db):
+    class Note(Model):
+        text = CharField()
+
+        class Meta:
+            database = db
+            table_name = "future_notes"
+
+    Note.create_table()
+
+
+def down(migrator, db):
+    db.execute_sql("DROP TABLE future_notes")
+"""
+
+
+def answer(client: FlaskClient, path: str = "/readyz") -> tuple[int, Any]:
+    response = client.get(path)
+    return response.status_code, response.json
+
+
+def database_of(app: Flask) -> peewee.Database:
+    return app.extensions["casesvc.service"].database
+
+
+@pytest.fixture
+def make_app(config: Config, frozen: FrozenDateTimeFactory) -> Iterator[Any]:
+    """A factory of apps on the test database, with config overrides."""
+    apps: list[Flask] = []
+
+    def make(**overrides: Any) -> Flask:
+        app = create_app(dataclasses.replace(config, **overrides))
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        close_all(database_of(app))
+
+
+# -- both probes --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_probe_answers_ok_and_is_never_cached(client: FlaskClient, path: str) -> None:
+    """A healthy app answers 200 {"status": "ok"} with no-store and the security headers."""
+    response = client.get(path)
+
+    assert (200, OK) == (response.status_code, response.json)
+    assert ("no-store", "nosniff", "DENY") == (
+        response.headers.get("Cache-Control"),
+        response.headers.get("X-Content-Type-Options"),
+        response.headers.get("X-Frame-Options"),
+    )
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_probe_needs_no_token_when_tokens_are_on(make_app: Any, path: str) -> None:
+    """With CASESVC_API_TOKENS set, /cases needs a token but the probes do not."""
+    client = make_app(api_tokens=(TOKEN,)).test_client()
+
+    assert (401, 200) == (client.get("/cases").status_code, client.get(path).status_code)
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_probe_follows_the_cors_and_body_rules(make_app: Any, path: str) -> None:
+    """An allowed origin may read a probe; a body over the limit is the usual JSON 413, and a
+    POST the usual 405, both never cached."""
+    client = make_app(cors_origins=(ORIGIN,), max_body_bytes=100).test_client()
+    allowed = client.get(path, headers={"Origin": ORIGIN})
+    too_big = client.get(path, data=b"x" * 101)
+    posted = client.post(path)
+
+    assert (200, ORIGIN) == (allowed.status_code, allowed.headers["Access-Control-Allow-Origin"])
+    assert (413, 405) == (too_big.json["code"], posted.json["code"])
+    assert ["no-store", "no-store"] == [r.headers["Cache-Control"] for r in (too_big, posted)]
+    assert "GET" in posted.headers["Allow"]
+
+
+def test_probes_are_documented_under_their_own_tag(make_app: Any) -> None:
+    """Both probes are in the OpenAPI document, tagged health, named, and open even when
+    tokens are required elsewhere."""
+    spec = make_app(api_tokens=(TOKEN,)).test_client().get("/openapi.json").json
+    found = {
+        path: (op["operationId"], op["tags"], op["security"], sorted(op["responses"]))
+        for path in ("/healthz", "/readyz")
+        for op in [spec["paths"][path]["get"]]
+    }
+
+    assert {
+        "/healthz": ("checkHealth", ["health"], [], ["200", "default"]),
+        "/readyz": ("checkReadiness", ["health"], [], ["200", "503", "default"]),
+    } == found
+    assert "health" in {tag["name"] for tag in spec["tags"]}
+    assert [{"bearerAuth": []}] == spec["security"]
+
+
+# -- liveness -----------------------------------------------------------------------------
+
+
+def test_healthz_opens_no_connection(app: Flask) -> None:
+    """/healthz answers without taking a connection, so it answers whatever the database."""
+    database = database_of(app)
+    close_all(database)
+    status = answer(app.test_client(), "/healthz")
+
+    assert ((200, OK), True) == (status, database.is_closed())
+
+
+def test_healthz_answers_while_the_database_is_down(app: Flask) -> None:
+    """With every attempt to reach the database failing, /healthz is 200 and /readyz 503."""
+    database = database_of(app)
+    close_all(database)
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise peewee.OperationalError("connection refused")
+
+    database.connect = refuse  # type: ignore[method-assign]
+    client = app.test_client()
+
+    assert [(200, OK), (503, UNREACHABLE)] == [answer(client, "/healthz"), answer(client)]
+
+
+# -- readiness: the database unreachable, and back ------------------------------------------
+
+
+@pytest.mark.sqlite_only
+def test_readyz_while_the_sqlite_file_is_gone_and_back(make_app: Any, tmp_path: Path) -> None:
+    """With the database's directory gone, a new connection fails: 503 unreachable, with
+    Retry-After and nothing of the path; with it back, 200 without a restart."""
+    data = tmp_path / "data"
+    app = make_app(database_url=f"sqlite:///{data / 'cases.db'}")
+    client = app.test_client()
+    before = answer(client)
+    data.rename(tmp_path / "away")
+    close_all(database_of(app))  # the connections of before are gone too (a new worker)
+    down = client.get("/readyz")
+    (tmp_path / "away").rename(data)
+    after = answer(client)
+
+    assert [(200, OK), (503, UNREACHABLE), (200, OK)] == [
+        before,
+        (down.status_code, down.json),
+        after,
+    ]
+    assert ("5", "no-store") == (down.headers["Retry-After"], down.headers["Cache-Control"])
+    assert str(tmp_path) not in down.get_data(as_text=True)
+
+
+@pytest.mark.sqlite_only
+def test_readyz_replaces_a_dead_sqlite_connection(app: Flask) -> None:
+    """A kept connection that died is dropped and a fresh one answers: 200 at once."""
+    client = app.test_client()
+    assert (200, OK) == answer(client)
+    database = database_of(app)
+    dead = database.connection()
+    dead.close()
+
+    assert (200, OK) == answer(client)
+    assert dead is not database.connection()
+
+
+class Relay:
+    """A TCP relay to PostgreSQL: stopping it closes its port and cuts every connection, as
+    a stopped server does; starting it again listens on the same port."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.port = 0
+        self.server: socket.socket | None = None
+        self.sockets: list[socket.socket] = []
+
+    def start(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", self.port))
+        self.port = self.server.getsockname()[1]
+        threading.Thread(target=self._accept, args=(self.server,), daemon=True).start()
+
+    def stop(self) -> None:
+        assert self.server is not None
+        for sock in [self.server, *self.sockets]:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+        self.server, self.sockets = None, []
+
+    def _accept(self, server: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            self.sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        for sock in (source, sink):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+@pytest.fixture
+def relay(database_url: str) -> Iterator[Relay]:
+    parts = urlsplit(database_url)
+    relay = Relay((parts.hostname or "127.0.0.1", parts.port or 5432))
+    relay.start()
+    yield relay
+    if relay.server is not None:
+        relay.stop()
+
+
+@pytest.mark.postgresql_only
+def test_readyz_while_postgresql_is_stopped_and_back(
+    make_app: Any, database_url: str, relay: Relay
+) -> None:
+    """With the server's port closed and its connections cut: 503 unreachable, with
+    Retry-After and nothing of the URL; listening again: 200 without a restart."""
+    parts = urlsplit(database_url)
+    via_relay = parts._replace(netloc=f"{parts.username}@127.0.0.1:{relay.port}").geturl()
+    client = make_app(database_url=via_relay).test_client()
+    before = answer(client)
+    relay.stop()
+    down = client.get("/readyz")
+    again = answer(client)
+    relay.start()
+    after = answer(client)
+
+    assert [(200, OK), (503, UNREACHABLE), (503, UNREACHABLE), (200, OK)] == [
+        before,
+        (down.status_code, down.json),
+        again,
+        after,
+    ]
+    assert ("5", "no-store") == (down.headers["Retry-After"], down.headers["Cache-Control"])
+    text = down.get_data(as_text=True)
+    assert [] == [word for word in ("127.0.0.1", str(relay.port), "postgres") if word in text]
+
+
+@pytest.mark.postgresql_only
+def test_readyz_replaces_a_terminated_postgresql_connection(app: Flask, database_url: str) -> None:
+    """After PostgreSQL ends the app's kept connection, /readyz drops it and answers 200 on
+    a fresh one, at the first call."""
+    client = app.test_client()
+    assert (200, OK) == answer(client)
+    database = database_of(app)
+    before = database.connection().info.backend_pid
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        ended = conn.execute("SELECT pg_terminate_backend(%s)", (before,)).fetchone()
+
+    assert ((True,), (200, OK)) == (ended, answer(client))
+    assert before != database.connection().info.backend_pid
+
+
+# -- readiness: the schema --------------------------------------------------------------------
+
+
+def test_readyz_when_the_database_falls_behind(app: Flask) -> None:
+    """The database restored from before the last migration: 503 behind; upgraded: 200."""
+    client = app.test_client()
+    database = database_of(app)
+    before = answer(client)
+    reverted = db.runner(database, MIGRATIONS_DIR).down()
+    behind = client.get("/readyz")
+    db.upgrade(database, MIGRATIONS_DIR)
+
+    assert ["0003_add_idempotency_key"] == reverted
+    assert [(200, OK), (503, BEHIND), (200, OK)] == [
+        before,
+        (behind.status_code, behind.json),
+        answer(client),
+    ]
+    assert "5" == behind.headers["Retry-After"]
+
+
+def test_readyz_when_the_database_is_ahead(app: Flask, tmp_path: Path) -> None:
+    """A newer release's migration applied under this code: 503 ahead; reverted: 200."""
+    newer = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS_DIR, newer)
+    (newer / "0004_add_future_notes.py").write_text(FUTURE_MIGRATION, encoding="utf-8")
+    client = app.test_client()
+    database = database_of(app)
+    applied = db.upgrade(database, newer)
+    ahead = answer(client)
+    db.runner(database, newer).down()
+
+    assert ["0004_add_future_notes"] == applied
+    assert [(503, AHEAD), (200, OK)] == [ahead, answer(client)]
+
+
+def test_readyz_reads_the_migration_files_of_its_config(make_app: Any, tmp_path: Path) -> None:
+    """A release whose files include a migration the database lacks is not ready: the check
+    compares with the running config's directory, not a fixed one."""
+    newer = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS_DIR, newer)
+    app = make_app(migrations_dir=newer)
+    client = app.test_client()
+    before = answer(client)
+    (newer / "0004_add_future_notes.py").write_text(FUTURE_MIGRATION, encoding="utf-8")
+
+    assert [(200, OK), (503, BEHIND)] == [before, answer(client)]

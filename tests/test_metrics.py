@@ -1,0 +1,132 @@
+"""``/metrics``: Prometheus counts by route template, in one process and across workers."""
+
+from __future__ import annotations
+
+import os
+import urllib.request
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from casesvc import create_app
+from casesvc.config import Config
+from casesvc.db import close_all
+from tests.servers import cli, running_server
+
+TOKEN = "metrics-test-token-0123456789abcdef"
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of an exposition, by name and sorted labels."""
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def requests(found: dict, route: str, method: str, status: int) -> float:  # type: ignore[type-arg]
+    labels = (("method", method), ("route", route), ("status", str(status)))
+    return found.get(("casesvc_http_requests_total", labels), 0.0)
+
+
+def test_requests_are_counted_by_route_template(client: FlaskClient) -> None:
+    """Each answer counts once under its route template, method and status, and no case id
+    appears in the exposition."""
+    case_id = client.post("/cases").json["case_id"]
+    client.post("/cases", headers={"Idempotency-Key": "k-1"})
+    client.post("/cases", headers={"Idempotency-Key": "k-1"})  # a replay creates nothing
+    for _ in range(3):
+        client.get(f"/cases/{case_id}")
+    client.get("/cases/case_000000000000000000000000")
+    client.get("/no/such/page")
+    client.delete("/cases")
+
+    response = client.get("/metrics")
+    text = response.get_data(as_text=True)
+    found = samples(text)
+
+    assert (200, "no-store") == (response.status_code, response.headers["Cache-Control"])
+    assert response.content_type.startswith("text/plain")
+    assert 3 == requests(found, "/cases", "POST", 201)
+    assert 3 == requests(found, "/cases/<case_id>", "GET", 200)
+    assert 1 == requests(found, "/cases/<case_id>", "GET", 404)
+    assert 1 == requests(found, "unmatched", "GET", 404)
+    assert 1 == requests(found, "unmatched", "DELETE", 405)  # no rule matched the method
+    assert 2 == found[("casesvc_cases_created_total", ())]
+    latency = (
+        "casesvc_http_request_duration_seconds_count",
+        (("method", "GET"), ("route", "/cases/<case_id>")),
+    )
+    assert 4 == found[latency]
+    assert case_id not in text
+
+
+def test_metrics_need_a_token_when_tokens_are_on(config: Config, frozen: object) -> None:
+    """With API tokens, /metrics answers 401 without one and 200 with one; the refusal
+    itself is counted."""
+    app: Flask = create_app(Config(**{**config.__dict__, "api_tokens": (TOKEN,)}))
+    client = app.test_client()
+    try:
+        refused = client.get("/metrics")
+        allowed = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    finally:
+        close_all(app.extensions["casesvc.service"].database)
+
+    assert (401, "application/json") == (refused.status_code, refused.content_type)
+    assert 200 == allowed.status_code
+    assert 1 == requests(samples(allowed.get_data(as_text=True)), "/metrics", "GET", 401)
+
+
+@pytest.mark.parametrize("given", [True, False], ids=["operator-dir", "fresh-dir"])
+def test_counts_add_up_across_workers(database_url: str, tmp_path: Path, given: bool) -> None:
+    """A two-worker `casesvc serve` reports exactly the requests sent, whichever worker
+    answered each (both did), in the operator's PROMETHEUS_MULTIPROC_DIR or its own."""
+    cli(database_url, "db", "upgrade")
+    env = dict(os.environ, TMPDIR=str(tmp_path))  # where serve makes its own directory
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    if given:
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path / "metrics")
+        (tmp_path / "metrics").mkdir()
+        (tmp_path / "metrics" / "counter_1.db").write_bytes(b"stale")  # wiped at start
+    posts, gets = 40, 160
+    with running_server(database_url, "--workers", "2", env=env) as (base, _):
+        ids = [post(base) for _ in range(posts)]
+        for i in range(gets):
+            urllib.request.urlopen(f"{base}/cases/{ids[i % posts]}").close()
+        with urllib.request.urlopen(base + "/metrics") as response:
+            found = samples(response.read().decode())
+        files = list(tmp_path.glob("*/*.db"))
+        writers = {path.stem.rsplit("_", 1)[1] for path in files}
+
+    assert posts == requests(found, "/cases", "POST", 201)
+    assert gets == requests(found, "/cases/<case_id>", "GET", 200)
+    assert posts == found[("casesvc_cases_created_total", ())]
+    assert 2 <= len(writers - {"1"}), files
+    assert given == (tmp_path / "metrics").is_dir()  # serve removes only its own directory
+
+
+def post(base: str) -> str:
+    import json
+
+    request = urllib.request.Request(base + "/cases", method="POST")
+    with urllib.request.urlopen(request) as response:
+        return str(json.load(response)["case_id"])
+
+
+def test_metrics_can_be_turned_off(config: Config, frozen: object) -> None:
+    """With CASESVC_METRICS=0 nothing is counted and /metrics is a JSON 404."""
+    off = Config.from_env(
+        {"CASESVC_METRICS": "0"}, database_url=config.database_url, auto_upgrade=True
+    )
+    app = create_app(off)
+    try:
+        response = app.test_client().get("/metrics")
+    finally:
+        close_all(app.extensions["casesvc.service"].database)
+
+    assert (404, "application/json") == (response.status_code, response.content_type)
+    assert "casesvc.metrics" not in app.extensions
