@@ -26,6 +26,7 @@ import click
 import peewee
 
 from casesvc import build_service
+from casesvc.api.render import document
 from casesvc.config import Config, ConfigError
 from casesvc.db import DatabaseUnavailable, SchemaBehind, close_all
 from casesvc.lifecycle import Status
@@ -34,7 +35,7 @@ from casesvc.service import (
     CannotAdvance,
     CaseNotFound,
     CaseService,
-    CaseView,
+    CaseSnapshot,
     InvalidIdempotencyKey,
 )
 
@@ -268,7 +269,7 @@ def create(state: State, idempotency_key: str | None, as_json: bool) -> None:
     """
     with state.service() as service:
         view = service.create(idempotency_key=idempotency_key)
-    click.echo(dump_json(CaseSchema().dump(view.document())) if as_json else view.case_id)
+    click.echo(dump_json(CaseSchema().dump(document(view))) if as_json else view.case_id)
 
 
 @main.command()
@@ -287,9 +288,7 @@ def show(state: State, case_id: str, as_json: bool) -> None:
     with state.service() as service:
         view = service.get(case_id)
         review = service.lifecycle.starts_after(Status.COMPLETE)
-    click.echo(
-        dump_json(CaseSchema().dump(view.document())) if as_json else describe(view, review)
-    )
+    click.echo(dump_json(CaseSchema().dump(document(view))) if as_json else describe(view, review))
 
 
 @main.command("list")
@@ -311,9 +310,9 @@ def list_cases(state: State, status: str | None, limit: int, as_json: bool) -> N
     criteria are met (- until complete). With --json, a JSON array of the basic view.
     """
     with state.service() as service:
-        page = service.list(page_size=limit, status=Status(status) if status else None)
+        page = service.list_cases(page_size=limit, status=Status(status) if status else None)
     if as_json:
-        docs = [view.document(full=False) for view in page.cases]
+        docs = [document(view, full=False) for view in page.cases]
         click.echo(dump_json(CaseListItemSchema(many=True).dump(docs)))
         return
     rows = [("ID", "CREATED (UTC)", "STATUS", "PROCEDURE", "MET")]
@@ -455,13 +454,13 @@ def duration(delta: dt.timedelta) -> str:
     return f"{whole} s" if abs(whole) < 120 else str(dt.timedelta(seconds=whole))
 
 
-def met(view: CaseView) -> str:
+def met(view: CaseSnapshot) -> str:
     if view.status is not Status.COMPLETE:
         return "-"
     return "yes" if view.determination.is_met else "no"
 
 
-def describe(view: CaseView, lifecycle_length: dt.timedelta) -> str:
+def describe(view: CaseSnapshot, lifecycle_length: dt.timedelta) -> str:
     """The readable view of a case for ``show``."""
     d = view.determination
     created = f"{view.created_at:%Y-%m-%d %H:%M:%S} UTC"
@@ -475,7 +474,7 @@ def describe(view: CaseView, lifecycle_length: dt.timedelta) -> str:
     else:
         last = f"{view.last_advanced_at:%Y-%m-%d %H:%M:%S} UTC"
         advanced = f"{duration(view.fast_forwarded)}, last at {last}"
-    doc = view.document()
+    doc = document(view)
     fields = [
         ("status", view.status.value),
         ("age", f"{duration(view.age)} of the {duration(lifecycle_length)} review"),
@@ -513,7 +512,7 @@ def wrap(text: str, *, first: str, rest: str) -> str:
     )
 
 
-def status_line(view: CaseView, now: dt.datetime) -> str:
+def status_line(view: CaseSnapshot, now: dt.datetime) -> str:
     detail = {
         Status.SUBMITTED: "waiting for review",
         Status.PROCESSING: "summary ready",

@@ -28,6 +28,14 @@ class Status(enum.StrEnum):
 _ORDER = (Status.SUBMITTED, Status.PROCESSING, Status.COMPLETE)
 _RANK = {status: rank for rank, status in enumerate(_ORDER)}
 
+# The status rule, as one truth table: (the stage the timeline's age implies, the status
+# stored with the case) -> the case's current status. The stored status is a floor, so a
+# clock stepping back never undoes a stage. The service resolves each case with it, and the
+# list filter's SQL is generated from it (casesvc/store.py), so the two cannot disagree.
+STATUS_TABLE: dict[tuple[Status, Status], Status] = {
+    (implied, stored): implied.later_of(stored) for implied in _ORDER for stored in _ORDER
+}
+
 
 @dataclasses.dataclass(frozen=True)
 class Lifecycle:

@@ -5,24 +5,19 @@ It knows nothing of Flask or Click. Both adapters (the HTTP API and the CLI) cal
 
 from __future__ import annotations
 
-import builtins
 import dataclasses
 import datetime as dt
-import hashlib
 import re
 import secrets
 from collections.abc import Callable, Iterable
-from typing import Any, NamedTuple
 
 import itsdangerous
 import peewee
 
 from casesvc.clock import Clock
-from casesvc.db import UTCDateTimeField
 from casesvc.determinations import Catalog, Determination
-from casesvc.lifecycle import Lifecycle, Status
-from casesvc.models import Case
-from casesvc.sqlcache import Slot, Statement
+from casesvc.lifecycle import STATUS_TABLE, Lifecycle, Status
+from casesvc.store import CaseRow, CaseStore
 
 CASE_ID_PREFIX = "case_"
 CASE_ID_BYTES = 12  # 96 bits from the OS CSPRNG
@@ -63,7 +58,7 @@ class InvalidIdempotencyKey(ValueError):
 
 
 @dataclasses.dataclass(frozen=True)
-class CaseView:
+class CaseSnapshot:
     """A case as seen at one instant: its stored facts plus the status they imply."""
 
     case_id: str
@@ -78,70 +73,20 @@ class CaseView:
     replayed: bool = False
 
     @property
-    def etag(self) -> str:
-        """Changes exactly when the representation does: with the status, or the sample."""
-        seed = f"{self.case_id}:{self.status.value}:{self.determination.digest}"
-        return hashlib.sha256(seed.encode()).hexdigest()[:32]
-
-    @property
     def fast_forwarded(self) -> dt.timedelta:
         """How far the case's timeline has been moved forward in all."""
         return self.created_at - self.timeline_started_at
 
-    def document(self, *, full: bool = True) -> dict[str, Any]:
-        """The case representation (keys in the reference order), ready for a schema dump."""
-        complete = self.status is Status.COMPLETE
-        d = self.determination
-        doc: dict[str, Any] = {
-            "case_id": self.case_id,
-            "status": self.status,
-            "procedure_name": d.procedure_name,
-            "cpt_codes": list(d.cpt_codes),
-            "summary": None if self.status is Status.SUBMITTED else d.summary,
-            "is_met": d.is_met if complete else False,
-            "is_complete": complete,
-            "steps": list(d.steps) if complete else [],
-            "created_at": self.created_at,
-        }
-        if not full:
-            del doc["steps"]
-        return doc
-
-
-class CaseRow(NamedTuple):
-    """A ``cases`` row, as the service reads it (columns in the model's order)."""
-
-    id: str
-    created_at: dt.datetime
-    timeline_started_at: dt.datetime
-    status: str
-    determination: str
-    last_advanced_at: dt.datetime | None
-    idempotency_key: str | None
-
-
-UTC_DATETIME = Case.created_at
-_DATETIME_COLUMNS = tuple(
-    i for i, f in enumerate(Case._meta.sorted_fields) if isinstance(f, UTCDateTimeField)
-)
-if tuple(f.name for f in Case._meta.sorted_fields) != CaseRow._fields:
-    raise ImportError("CaseRow must list the Case model's columns in order")
-
-
-def _row(values: tuple[Any, ...]) -> CaseRow:
-    converted = list(values)
-    for i in _DATETIME_COLUMNS:
-        converted[i] = UTC_DATETIME.python_value(converted[i])
-    return CaseRow(*converted)
-
 
 @dataclasses.dataclass(frozen=True)
 class Page:
-    cases: builtins.list[CaseView]
+    cases: list[CaseSnapshot]
     next_page_token: str | None
 
 
 class CaseService:
+    """The rules about cases: what a case is at an instant, and how one is made or moved."""
+
     def __init__(
         self,
         *,
@@ -152,20 +97,20 @@ class CaseService:
         secret_key: str,
         id_factory: Callable[[], str] = new_case_id,
     ) -> None:
+        self.store = CaseStore(database)
         self.database = database
         self.clock = clock
         self.lifecycle = lifecycle
         self.catalog = catalog
         self._new_id = id_factory
         self._tokens = itsdangerous.URLSafeSerializer(secret_key, salt="casesvc.page-token")
-        self._statements: dict[tuple[Any, ...], Statement] = {}
 
     # -- reading ---------------------------------------------------------------------------
 
-    def get(self, case_id: str) -> CaseView:
+    def get(self, case_id: str) -> CaseSnapshot:
         return self._get(case_id, self.clock.now())
 
-    def list(
+    def list_cases(
         self,
         *,
         page_size: int = 50,
@@ -174,23 +119,21 @@ class CaseService:
     ) -> Page:
         """Cases newest first, ``page_size`` at a time, optionally of one current status."""
         now = self.clock.now()
-        values: dict[str, Any] = {
-            "limit": page_size + 1,
-            "processing_edge": now - self.lifecycle.processing_after,
-            "complete_edge": now - self.lifecycle.complete_after,
-        }
-        if page_token:
-            values["after_created_at"], values["after_id"] = self._decode_token(page_token, status)
-        cursor = self._list_statement(status, bool(page_token)).execute(**values)
-        rows = [_row(r) for r in cursor.fetchall()]
+        rows = self.store.page(
+            limit=page_size + 1,
+            status=status,
+            processing_edge=now - self.lifecycle.processing_after,
+            complete_edge=now - self.lifecycle.complete_after,
+            after=self._decode_token(page_token, status) if page_token else None,
+        )
         more = len(rows) > page_size
-        views = self._resolve(rows[:page_size], now)
-        token = self._encode_token(views[-1], status) if more else None
-        return Page(views, token)
+        snapshots = self._resolve(rows[:page_size], now)
+        token = self._encode_token(snapshots[-1], status) if more else None
+        return Page(snapshots, token)
 
     # -- writing ---------------------------------------------------------------------------
 
-    def create(self, idempotency_key: str | None = None) -> CaseView:
+    def create(self, idempotency_key: str | None = None) -> CaseSnapshot:
         """Create a case; the row is committed when this returns.
 
         With an ``idempotency_key``, a key that already created a case creates nothing:
@@ -211,10 +154,7 @@ class CaseService:
             case_id = self._new_id()
             determination = self.catalog.pick(case_id)
             try:
-                # One INSERT in autocommit mode: committed (and durable) when it returns.
-                self._insert_statement().execute(
-                    id=case_id, now=now, determination=determination.key, key=idempotency_key
-                )
+                row = self.store.insert(case_id, now, determination.key, idempotency_key)
             except peewee.IntegrityError:
                 # Either a concurrent create with the same key won (return its case), or a
                 # 96-bit id collision: astronomically unlikely, but never fatal.
@@ -223,9 +163,6 @@ class CaseService:
                     if existing is not None:
                         return existing
                 continue
-            row = CaseRow(
-                case_id, now, now, Status.SUBMITTED.value, determination.key, None, idempotency_key
-            )
             return self._resolve([row], now)[0]
         raise RuntimeError(f"could not allocate a unique case id in {MAX_ID_ATTEMPTS} attempts")
 
@@ -235,7 +172,7 @@ class CaseService:
         *,
         by: dt.timedelta | None = None,
         to: Status | None = None,
-    ) -> CaseView:
+    ) -> CaseSnapshot:
         """Fast-forward a case: ``by`` a duration, or just far enough to reach stage ``to``.
 
         Only ``timeline_started_at`` moves (earlier), never ``created_at``. A case never
@@ -253,188 +190,83 @@ class CaseService:
         if not looks_like_case_id(case_id):
             raise CaseNotFound(case_id)
         with self.database.atomic():
-            # Lock the case before reading it (a no-op UPDATE takes SQLite's write lock and
-            # PostgreSQL's row lock), so concurrent advances queue up and none is lost.
-            if not Case.update(status=Case.status).where(Case.id == case_id).execute():
+            if not self.store.lock(case_id):  # concurrent advances queue up; none is lost
                 raise CaseNotFound(case_id)
             now = self.clock.now()
-            view = self._get(case_id, now)
-            if to is None:
-                shift = by if by is not None else dt.timedelta(0)
-            elif to.rank < view.status.rank:
-                raise CannotAdvance(
-                    f"{case_id} is already {view.status}; a case cannot move back to {to}"
-                )
-            elif to is view.status:
-                shift = dt.timedelta(0)
-            else:  # just far enough that the timeline's age is where ``to`` begins
-                shift = self.lifecycle.starts_after(to) - view.age
+            case = self._get(case_id, now)
+            shift = self._shift(case, by, to)
             if not shift:
-                return view
+                return case
             try:
-                started = view.timeline_started_at - shift
+                started = case.timeline_started_at - shift
             except OverflowError:
                 raise CannotAdvance(f"cannot fast-forward {case_id} that far") from None
-            (
-                Case.update(timeline_started_at=started, last_advanced_at=now)
-                .where(Case.id == case_id)
-                .execute()
-            )
+            self.store.move_timeline(case_id, started, now)
             # The status the new timeline implies is written forward in the same transaction.
             return self._get(case_id, now)
 
-    def advance_all(self, by: dt.timedelta) -> builtins.list[CaseView]:
+    def advance_all(self, by: dt.timedelta) -> list[CaseSnapshot]:
         """Fast-forward every case by ``by``, newest first; each case as ``advance`` does."""
-        newest_first = Case.select(Case.id).order_by(Case.created_at.desc(), Case.id.desc())
-        return [self.advance(row.id, by=by) for row in list(newest_first)]
+        return [self.advance(case_id, by=by) for case_id in self.store.ids_newest_first()]
 
-    # -- internals -------------------------------------------------------------------------
+    # -- the rules ---------------------------------------------------------------------------
 
-    def _get(self, case_id: str, now: dt.datetime) -> CaseView:
-        if not looks_like_case_id(case_id):
+    def _shift(
+        self, case: CaseSnapshot, by: dt.timedelta | None, to: Status | None
+    ) -> dt.timedelta:
+        """How far to move ``case``'s timeline: ``by``, or just far enough to reach ``to``."""
+        if to is None:
+            return by if by is not None else dt.timedelta(0)
+        if to.rank < case.status.rank:
+            raise CannotAdvance(
+                f"{case.case_id} is already {case.status}; a case cannot move back to {to}"
+            )
+        if to is case.status:
+            return dt.timedelta(0)
+        return self.lifecycle.starts_after(to) - case.age  # the age where ``to`` begins
+
+    def _get(self, case_id: str, now: dt.datetime) -> CaseSnapshot:
+        row = self.store.get(case_id) if looks_like_case_id(case_id) else None
+        if row is None:
             raise CaseNotFound(case_id)
-        found = self._get_statement().execute(id=case_id).fetchone()
-        if found is None:
-            raise CaseNotFound(case_id)
-        return self._resolve([_row(found)], now)[0]
+        return self._resolve([row], now)[0]
 
-    def _find_by_key(self, idempotency_key: str) -> CaseView | None:
+    def _find_by_key(self, idempotency_key: str) -> CaseSnapshot | None:
         """The case this key created, as it stands now (marked replayed), if there is one."""
-        found = self._get_by_key_statement().execute(key=idempotency_key).fetchone()
-        if found is None:
+        row = self.store.get_by_key(idempotency_key)
+        if row is None:
             return None
-        view = self._resolve([_row(found)], self.clock.now())[0]
-        return dataclasses.replace(view, replayed=True)
+        return dataclasses.replace(self._resolve([row], self.clock.now())[0], replayed=True)
 
-    def _resolve(self, rows: Iterable[CaseRow], now: dt.datetime) -> builtins.list[CaseView]:
-        """Derive each row's status at ``now`` and write any status that moved on."""
-        views: builtins.list[CaseView] = []
-        moved: dict[Status, builtins.list[str]] = {}
+    def _resolve(self, rows: Iterable[CaseRow], now: dt.datetime) -> list[CaseSnapshot]:
+        """Each row's status at ``now`` (``STATUS_TABLE``); a status that moved on is stored."""
+        snapshots: list[CaseSnapshot] = []
+        moved: dict[Status, list[str]] = {}
         for row in rows:
             stored = Status(row.status)
             age = now - row.timeline_started_at
-            # The stored status is a floor: a clock stepping back never undoes a stage.
-            status = self.lifecycle.status_at(age).later_of(stored)
+            status = STATUS_TABLE[self.lifecycle.status_at(age), stored]
             if status is not stored:
                 moved.setdefault(status, []).append(row.id)
-            views.append(self._view(row, status, age))
+            snapshots.append(
+                CaseSnapshot(
+                    case_id=row.id,
+                    created_at=row.created_at,
+                    timeline_started_at=row.timeline_started_at,
+                    status=status,
+                    determination=self.catalog[row.determination],
+                    age=age,
+                    retry_after=self.lifecycle.seconds_to_next(status, age),
+                    last_advanced_at=row.last_advanced_at,
+                )
+            )
         for status, ids in moved.items():
-            self._write_forward(status, ids)
-        return views
+            self.store.write_forward(status, ids)
+        return snapshots
 
-    def _view(self, row: CaseRow, status: Status, age: dt.timedelta) -> CaseView:
-        return CaseView(
-            case_id=row.id,
-            created_at=row.created_at,
-            timeline_started_at=row.timeline_started_at,
-            status=status,
-            determination=self.catalog[row.determination],
-            age=age,
-            retry_after=self.lifecycle.seconds_to_next(status, age),
-            last_advanced_at=row.last_advanced_at,
-        )
+    # -- page tokens -----------------------------------------------------------------------
 
-    def _write_forward(self, status: Status, ids: builtins.list[str]) -> None:
-        """Persist a status that moved on: forward only, idempotent, no-op if already there."""
-        if len(ids) == 1:  # the common case, one read of one case: a cached statement
-            self._write_forward_statement(status).execute(id=ids[0])
-            return
-        earlier = [s.value for s in status.earlier()]
-        (
-            Case.update(status=status.value)
-            .where(Case.id.in_(ids), Case.status.in_(earlier))
-            .execute()
-        )
-
-    def _status_is(self, status: Status, now: dt.datetime) -> peewee.Expression:
-        """SQL for "the current status is ``status``" at ``now``, matching ``_resolve``."""
-        return _status_condition(
-            status, now - self.lifecycle.processing_after, now - self.lifecycle.complete_after
-        )
-
-    # -- compiled statements (see casesvc/sqlcache.py) ---------------------------------------
-
-    def _statement(self, key: tuple[Any, ...], build: Callable[[], Statement]) -> Statement:
-        statement = self._statements.get(key)
-        if statement is None:
-            statement = self._statements[key] = build()
-        return statement
-
-    def _get_statement(self) -> Statement:
-        def build() -> Statement:
-            slots = {"id": Slot(str)}
-            query = Case.select().where(Case.id == slots["id"].sentinel)
-            return Statement(self.database, query, slots)
-
-        return self._statement(("get",), build)
-
-    def _get_by_key_statement(self) -> Statement:
-        def build() -> Statement:
-            slots = {"key": Slot(str)}
-            query = Case.select().where(Case.idempotency_key == slots["key"].sentinel)
-            return Statement(self.database, query, slots)
-
-        return self._statement(("get_by_key",), build)
-
-    def _insert_statement(self) -> Statement:
-        def build() -> Statement:
-            slots = {
-                "id": Slot(str),
-                "now": Slot(dt.datetime, UTC_DATETIME.db_value),
-                "determination": Slot(str),
-                "key": Slot(str),
-            }
-            query = Case.insert(
-                id=slots["id"].sentinel,
-                created_at=slots["now"].sentinel,
-                timeline_started_at=slots["now"].sentinel,
-                status=Status.SUBMITTED.value,
-                determination=slots["determination"].sentinel,
-                idempotency_key=slots["key"].sentinel,
-            )
-            return Statement(self.database, query, slots)
-
-        return self._statement(("insert",), build)
-
-    def _write_forward_statement(self, status: Status) -> Statement:
-        def build() -> Statement:
-            slots = {"id": Slot(str)}
-            earlier = [s.value for s in status.earlier()]
-            query = Case.update(status=status.value).where(
-                Case.id == slots["id"].sentinel, Case.status.in_(earlier)
-            )
-            return Statement(self.database, query, slots)
-
-        return self._statement(("write_forward", status), build)
-
-    def _list_statement(self, status: Status | None, after: bool) -> Statement:
-        def build() -> Statement:
-            slots = {"limit": Slot(int)}
-            query = Case.select().order_by(Case.created_at.desc(), Case.id.desc())
-            if status is not None:
-                slots["processing_edge"] = Slot(dt.datetime, UTC_DATETIME.db_value)
-                slots["complete_edge"] = Slot(dt.datetime, UTC_DATETIME.db_value)
-                query = query.where(
-                    _status_condition(
-                        status, slots["processing_edge"].sentinel, slots["complete_edge"].sentinel
-                    )
-                )
-            if after:
-                slots["after_created_at"] = Slot(dt.datetime, UTC_DATETIME.db_value)
-                slots["after_id"] = Slot(str)
-                position = peewee.Tuple(Case.created_at, Case.id)
-                query = query.where(
-                    position
-                    < peewee.Tuple(
-                        UTC_DATETIME.db_value(slots["after_created_at"].sentinel),
-                        slots["after_id"].sentinel,
-                    )
-                )
-            return Statement(self.database, query.limit(slots["limit"].sentinel), slots)
-
-        return self._statement(("list", status, after), build)
-
-    def _encode_token(self, last: CaseView, status: Status | None) -> str:
+    def _encode_token(self, last: CaseSnapshot, status: Status | None) -> str:
         payload = [last.created_at.isoformat(), last.case_id, status.value if status else ""]
         return self._tokens.dumps(payload)
 
@@ -455,20 +287,3 @@ class CaseService:
         if for_status != (status.value if status else ""):
             raise InvalidPageToken("page_token belongs to a different query")
         return instant, case_id
-
-
-def _status_condition(
-    status: Status, processing_edge: dt.datetime, complete_edge: dt.datetime
-) -> peewee.Expression:
-    """SQL for "the current status is ``status``", matching ``CaseService._resolve``:
-    the stage the timeline implies, or the stored status if that is later."""
-    started, stored = Case.timeline_started_at, Case.status
-    if status is Status.COMPLETE:
-        return (started <= complete_edge) | (stored == Status.COMPLETE.value)
-    if status is Status.PROCESSING:
-        return (
-            (started <= processing_edge)
-            & (started > complete_edge)
-            & (stored != Status.COMPLETE.value)
-        ) | ((started > processing_edge) & (stored == Status.PROCESSING.value))
-    return (started > processing_edge) & (stored == Status.SUBMITTED.value)

@@ -20,6 +20,7 @@ from typing import Any
 from werkzeug.test import EnvironBuilder
 
 from casesvc import create_app
+from casesvc.api.render import etag
 from casesvc.config import Config
 from casesvc.models import Case
 from scripts.ceiling import create_app as create_ceiling
@@ -56,7 +57,7 @@ def scenarios() -> dict[str, Callable[[], None]]:
         "get_submitted": caller(app, "GET", f"/cases/{submitted.case_id}"),
         "get_complete": caller(app, "GET", f"/cases/{complete}"),
         "get_304": caller(
-            app, "GET", f"/cases/{submitted.case_id}", {"If-None-Match": f'"{submitted.etag}"'}
+            app, "GET", f"/cases/{submitted.case_id}", {"If-None-Match": f'"{etag(submitted)}"'}
         ),
         "post": caller(app, "POST", "/cases"),
         "list_50": caller(app, "GET", "/cases?page_size=50"),

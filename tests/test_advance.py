@@ -182,7 +182,9 @@ def test_advance_all(service: CaseService, frozen: FrozenDateTimeFactory) -> Non
     assert [(newer, Status.PROCESSING), (older, Status.PROCESSING)] == [
         (v.case_id, v.status) for v in views
     ]
-    assert {older, newer} == {v.case_id for v in service.list(status=Status.PROCESSING).cases}
+    assert {older, newer} == {
+        v.case_id for v in service.list_cases(status=Status.PROCESSING).cases
+    }
 
 
 def test_advance_all_with_no_cases(service: CaseService) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, expect
 
+from casesvc.api.render import document
 from casesvc.schemas import CaseSchema
 from casesvc.web import CONTENT_SECURITY_POLICY
 from tests.live import LiveServer, live_server, pause_page_clock
@@ -78,7 +79,7 @@ def session(browser: Browser, database_url: str) -> Iterator[Session]:
 def case_document(server: LiveServer, case_id: str) -> dict[str, Any]:
     """The case as GET /cases/{id} sends it now (straight from the service)."""
     with server.service.database.connection_context():
-        return dict(CaseSchema().dump(server.service.get(case_id).document()))
+        return dict(CaseSchema().dump(document(server.service.get(case_id))))
 
 
 def upload_button(page: Page, panel: str) -> Any:
@@ -163,7 +164,7 @@ def test_failed_create_shows_an_error_and_retry_creates_one_case(session: Sessio
     expect(alert).to_contain_text("casesvc could not be reached")
     assert 1 == session.server.count_cases()  # committed, though the page never heard
     with session.server.service.database.connection_context():
-        (committed,) = session.server.service.list().cases
+        (committed,) = session.server.service.list_cases().cases
 
     page.get_by_role("button", name="Try again").click()
     expect(alert).to_contain_text("casesvc answered: Try later.")

@@ -73,7 +73,7 @@ def test_concurrent_duplicate_insert_returns_the_winner(
 
 def test_insert_twice_with_one_key_hits_the_unique_index(service: CaseService) -> None:
     """The database itself refuses a second row with the same key."""
-    insert = service._insert_statement()
+    insert = service.store._insert_statement()
     now = service.clock.now()
     insert.execute(id="case_" + "0" * 24, now=now, determination="d", key=KEY)
 

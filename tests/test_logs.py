@@ -14,6 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from freezegun.api import FrozenDateTimeFactory
 
+from casesvc.api.render import document
 from casesvc.config import ASSETS_DIR
 from casesvc.determinations import Catalog
 from tests.servers import cli, running_server
@@ -89,7 +90,7 @@ def test_no_case_content_in_a_crash_log(
 
     def get_then_fail(case_id: str) -> Any:
         view = real_get(case_id)
-        view.document()  # the clinical text is in memory here
+        document(view)  # the clinical text is in memory here
         raise RuntimeError("rendering failed")
 
     service.get = get_then_fail

@@ -245,7 +245,7 @@ def test_database_outage_matches_the_spec(app: Flask, check: Any) -> None:
         raise peewee.OperationalError("server closed the connection unexpectedly")
 
     service = app.extensions["casesvc.service"]
-    service.create = service.get = service.list = lost
+    service.create = service.get = service.list_cases = lost
     client = app.test_client()
     answers = [client.post("/cases"), client.get("/cases"), client.get(f"/cases/{UNKNOWN}")]
 

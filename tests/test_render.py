@@ -1,10 +1,13 @@
 """The fast JSON path gives byte-for-byte what the marshmallow schema path gives."""
 
+import datetime as dt
+
 import pytest
 from flask import Flask
 from freezegun.api import FrozenDateTimeFactory
 
-from casesvc.api.render import Renderer
+from casesvc.api.render import Renderer, document
+from casesvc.lifecycle import Status
 from casesvc.schemas import CaseListItemSchema, CasePageSchema, CaseSchema
 from casesvc.service import CaseService
 
@@ -15,6 +18,10 @@ def schema_path(app: Flask, schema, document) -> bytes:  # type: ignore[no-untyp
         return app.json.response(schema.dump(document)).get_data()  # type: ignore[no-any-return]
 
 
+def fast_path(renderer: Renderer, case, full: bool) -> bytes:  # type: ignore[no-untyped-def]
+    return (renderer.case(case, full=full) + "\n").encode()
+
+
 @pytest.mark.parametrize("seconds", [0, 10, 30])
 def test_case_bytes_equal_the_schema_path(
     app: Flask, frozen: FrozenDateTimeFactory, seconds: int
@@ -23,23 +30,50 @@ def test_case_bytes_equal_the_schema_path(
     service: CaseService = app.extensions["casesvc.service"]
     renderer = Renderer()
     with service.database.connection_context():
-        views = []
-        while {v.determination.key for v in views} != set(service.catalog.keys):
-            views.append(service.create())
+        cases = []
+        while {c.determination.key for c in cases} != set(service.catalog.keys):
+            cases.append(service.create())
         frozen.tick(seconds)
-        views = [service.get(v.case_id) for v in views]
-        page = service.list(page_size=2)
+        cases = [service.get(c.case_id) for c in cases]
+        page = service.list_cases(page_size=2)
 
-    for view in views:
+    for case in cases:
         for full, schema in ((True, CaseSchema()), (False, CaseListItemSchema())):
-            fast = (renderer.case(view, full=full) + "\n").encode()
-            assert schema_path(app, schema, view.document(full=full)) == fast
+            assert schema_path(app, schema, document(case, full=full)) == fast_path(
+                renderer, case, full
+            )
     page_doc = {
-        "cases": [v.document(full=False) for v in page.cases],
+        "cases": [document(c, full=False) for c in page.cases],
         "next_page_token": page.next_page_token,
     }
     fast_page = (renderer.page(page.cases, page.next_page_token, full=False) + "\n").encode()
     assert schema_path(app, CasePageSchema(), page_doc) == fast_page
+
+
+@pytest.mark.parametrize("full", [True, False])
+def test_nothing_of_one_case_shows_in_another(
+    app: Flask, frozen: FrozenDateTimeFactory, full: bool
+) -> None:
+    """Two cases in one stage with one sample, but different ids and creation instants and
+    one fast-forwarded, each render exactly as their own schema path, whichever is first."""
+    service: CaseService = app.extensions["casesvc.service"]
+    with service.database.connection_context():
+        first = service.create()
+        frozen.tick(dt.timedelta(hours=3, microseconds=1))
+        second = service.create()
+        while second.determination.key != first.determination.key:
+            second = service.create()
+        service.advance(second.case_id, to=Status.COMPLETE)  # the first got there by age
+        cases = [service.get(first.case_id), service.get(second.case_id)]
+
+    assert Status.COMPLETE is cases[0].status is cases[1].status
+    assert (None, False) == (cases[0].last_advanced_at, cases[1].last_advanced_at is None)
+    for order in (cases, cases[::-1]):
+        renderer = Renderer()
+        for case in order:
+            schema = CaseSchema() if full else CaseListItemSchema()
+            expected = schema_path(app, schema, document(case, full=full))
+            assert expected == fast_path(renderer, case, full)
 
 
 def test_served_bytes_equal_the_schema_path(app: Flask, frozen: FrozenDateTimeFactory) -> None:
@@ -50,6 +84,6 @@ def test_served_bytes_equal_the_schema_path(app: Flask, frozen: FrozenDateTimeFa
     served = client.get(f"/cases/{case_id}").get_data()
     service: CaseService = app.extensions["casesvc.service"]
     with service.database.connection_context():
-        view = service.get(case_id)
+        case = service.get(case_id)
 
-    assert schema_path(app, CaseSchema(), view.document()) == served
+    assert schema_path(app, CaseSchema(), document(case)) == served

@@ -4,6 +4,7 @@ import re
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 
+from casesvc.api.render import document
 from casesvc.lifecycle import Status
 from casesvc.models import Case
 from casesvc.service import CaseNotFound, CaseService, InvalidPageToken, new_case_id
@@ -63,10 +64,10 @@ def test_determination_is_picked_from_the_id(service: CaseService) -> None:
 def test_document_fills_in_by_stage(service: CaseService, frozen: FrozenDateTimeFactory) -> None:
     """Summary appears at processing, steps and the verdict at complete."""
     case_id = service.create().case_id
-    docs = [service.get(case_id).document()]
+    docs = [document(service.get(case_id))]
     for seconds in (10, 20):
         frozen.tick(seconds)
-        docs.append(service.get(case_id).document())
+        docs.append(document(service.get(case_id)))
     d = service.get(case_id).determination
 
     assert [(None, [], False, False), (d.summary, [], False, False)] == [
@@ -108,7 +109,7 @@ def test_write_forward_never_moves_back(service: CaseService) -> None:
     case_id = service.create().case_id
     Case.update(status="complete").where(Case.id == case_id).execute()
 
-    service._write_forward(Status.PROCESSING, [case_id])
+    service.store.write_forward(Status.PROCESSING, [case_id])
 
     assert "complete" == stored_status(case_id)
 
@@ -128,7 +129,7 @@ def test_list_pages_through_every_case_once_newest_first(
     ids = create_at_offsets(service, frozen, 23)
     seen, token = [], None
     while True:
-        page = service.list(page_size=5, page_token=token)
+        page = service.list_cases(page_size=5, page_token=token)
         seen += [v.case_id for v in page.cases]
         token = page.next_page_token
         if token is None:
@@ -140,8 +141,8 @@ def test_list_pages_through_every_case_once_newest_first(
 def test_list_orders_same_instant_cases_by_id(service: CaseService) -> None:
     """Cases created in the same microsecond still page in a total order."""
     ids = [service.create().case_id for _ in range(7)]
-    first = service.list(page_size=4)
-    second = service.list(page_size=4, page_token=first.next_page_token)
+    first = service.list_cases(page_size=4)
+    second = service.list_cases(page_size=4, page_token=first.next_page_token)
 
     assert sorted(ids, reverse=True) == [v.case_id for v in first.cases + second.cases]
 
@@ -155,7 +156,7 @@ def test_status_filter_agrees_with_single_reads(
     expected = [i for i in reversed(ids) if service.get(i).status is status]
     seen, token = [], None
     while True:
-        page = service.list(page_size=3, page_token=token, status=status)
+        page = service.list_cases(page_size=3, page_token=token, status=status)
         seen += [v.case_id for v in page.cases]
         assert all(v.status is status for v in page.cases)
         token = page.next_page_token
@@ -175,8 +176,8 @@ def test_status_filter_follows_the_stored_floor(
     service.get(case_id)
     frozen.tick(-40)
 
-    assert [case_id] == [v.case_id for v in service.list(status=Status.COMPLETE).cases]
-    assert [] == service.list(status=Status.SUBMITTED).cases
+    assert [case_id] == [v.case_id for v in service.list_cases(status=Status.COMPLETE).cases]
+    assert [] == service.list_cases(status=Status.SUBMITTED).cases
 
 
 def test_page_token_is_bound_to_its_filter(
@@ -184,10 +185,12 @@ def test_page_token_is_bound_to_its_filter(
 ) -> None:
     """A token from one filter, or a tampered one, is refused."""
     create_at_offsets(service, frozen, 3)
-    token = service.list(page_size=1).next_page_token
+    token = service.list_cases(page_size=1).next_page_token
     assert token is not None
 
     with pytest.raises(InvalidPageToken):
-        service.list(page_size=1, page_token=token, status=Status.SUBMITTED)
+        service.list_cases(page_size=1, page_token=token, status=Status.SUBMITTED)
     with pytest.raises(InvalidPageToken):
-        service.list(page_size=1, page_token=token[:-2] + ("A" if token[-2] != "A" else "B") + "x")
+        service.list_cases(
+            page_size=1, page_token=token[:-2] + ("A" if token[-2] != "A" else "B") + "x"
+        )

@@ -7,7 +7,8 @@ import pytest
 
 from casesvc.lifecycle import Status
 from casesvc.models import Case
-from casesvc.service import UTC_DATETIME, CaseService, _status_condition
+from casesvc.service import CaseService
+from casesvc.store import UTC_DATETIME, status_condition
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=dt.UTC)
 AFTER = dt.datetime(2026, 2, 28, 1, 2, 3, 456789, tzinfo=dt.UTC)
@@ -19,7 +20,7 @@ def built_each_time(service: CaseService, status: Status | None, after: bool):  
     complete_edge = NOW - service.lifecycle.complete_after
     query = Case.select().order_by(Case.created_at.desc(), Case.id.desc())
     if status is not None:
-        query = query.where(_status_condition(status, processing_edge, complete_edge))
+        query = query.where(status_condition(status, processing_edge, complete_edge))
     if after:
         position = peewee.Tuple(Case.created_at, Case.id)
         query = query.where(position < peewee.Tuple(UTC_DATETIME.db_value(AFTER), "case_ab"))
@@ -32,7 +33,7 @@ def test_list_statement_matches_peewee(
     service: CaseService, status: Status | None, after: bool
 ) -> None:
     """For every list shape, the cached SQL and its parameters equal a fresh peewee build."""
-    statement = service._list_statement(status, after)
+    statement = service.store._list_statement(status, after)
     values = {
         "limit": 51,
         "processing_edge": NOW - service.lifecycle.processing_after,
@@ -47,9 +48,9 @@ def test_list_statement_matches_peewee(
 @pytest.mark.parametrize("key", [None, "k-1"])
 def test_get_and_insert_statements_match_peewee(service: CaseService, key: str | None) -> None:
     """The cached lookups and insert equal what peewee builds for the same values."""
-    get = service._get_statement()
-    get_by_key = service._get_by_key_statement()
-    insert = service._insert_statement()
+    get = service.store._get_statement()
+    get_by_key = service.store._get_by_key_statement()
+    insert = service.store._insert_statement()
     fresh_insert = Case.insert(
         id="case_x",
         created_at=NOW,

@@ -33,7 +33,7 @@ def test_instants_read_back_exactly(config: Config, instant: str) -> None:
         with service.database.connection_context():
             case_id = service.create().case_id
             row = Case.get_by_id(case_id)
-            listed = service.list().cases[0]
+            listed = service.list_cases().cases[0]
         db.close_all(service.database)
 
     assert (expected, expected, expected) == (

@@ -8,7 +8,7 @@ from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
-from casesvc.api.render import Renderer, json_response
+from casesvc.api.render import Renderer, etag, json_response
 from casesvc.lifecycle import Status
 from casesvc.schemas import (
     ApiErrorSchema,
@@ -22,7 +22,7 @@ from casesvc.service import (
     IDEMPOTENCY_KEY_PATTERN,
     CaseNotFound,
     CaseService,
-    CaseView,
+    CaseSnapshot,
     InvalidIdempotencyKey,
     InvalidPageToken,
 )
@@ -118,8 +118,8 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
     return any(tag.strip().removeprefix("W/") in (quoted, "*") for tag in if_none_match.split(","))
 
 
-def case_headers(view: CaseView) -> dict[str, str]:
-    headers = {"Cache-Control": "no-store", "ETag": f'"{view.etag}"'}
+def case_headers(view: CaseSnapshot) -> dict[str, str]:
+    headers = {"Cache-Control": "no-store", "ETag": f'"{etag(view)}"'}
     if view.retry_after is not None:
         headers["Retry-After"] = str(view.retry_after)
     return headers
@@ -192,7 +192,7 @@ class Cases(MethodView):
         view leaves `steps` out; `view=full` includes them.
         """
         try:
-            page = service().list(page_size=page_size, page_token=page_token, status=status)
+            page = service().list_cases(page_size=page_size, page_token=page_token, status=status)
         except InvalidPageToken as exc:
             abort(400, message=str(exc), errors={"query": {"page_token": [str(exc)]}})
         body = renderer().page(page.cases, page.next_page_token, full=view is ListView.FULL)
@@ -247,6 +247,6 @@ class Case(MethodView):
         except CaseNotFound:
             abort(404, message="No case has this id.")
         headers = case_headers(view)
-        if etag_matches(request.environ.get("HTTP_IF_NONE_MATCH"), view.etag):
+        if etag_matches(request.environ.get("HTTP_IF_NONE_MATCH"), etag(view)):
             return Response(None, 304, headers)
         return json_response(renderer().case(view), 200, headers)

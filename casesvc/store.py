@@ -1,0 +1,234 @@
+"""The database side of the case service: every statement it runs on the ``cases`` table.
+
+The service (casesvc/service.py) decides; this module only reads and writes rows. The hot
+statements are compiled once (casesvc/sqlcache.py) and run with fresh values each time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import operator
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import peewee
+
+from casesvc.db import UTCDateTimeField
+from casesvc.lifecycle import STATUS_TABLE, Status
+from casesvc.models import Case
+from casesvc.sqlcache import Slot, Statement
+
+UTC_DATETIME = Case.created_at
+
+
+class CaseRow(NamedTuple):
+    """A ``cases`` row, as the service reads it (columns in the model's order)."""
+
+    id: str
+    created_at: dt.datetime
+    timeline_started_at: dt.datetime
+    status: str
+    determination: str
+    last_advanced_at: dt.datetime | None
+    idempotency_key: str | None
+
+
+_DATETIME_COLUMNS = tuple(
+    i for i, f in enumerate(Case._meta.sorted_fields) if isinstance(f, UTCDateTimeField)
+)
+if tuple(f.name for f in Case._meta.sorted_fields) != CaseRow._fields:
+    raise ImportError("CaseRow must list the Case model's columns in order")
+
+
+def _row(values: tuple[Any, ...]) -> CaseRow:
+    converted = list(values)
+    for i in _DATETIME_COLUMNS:
+        converted[i] = UTC_DATETIME.python_value(converted[i])
+    return CaseRow(*converted)
+
+
+def status_condition(
+    status: Status, processing_edge: Any, complete_edge: Any
+) -> peewee.Expression:
+    """SQL for "the current status is ``status``", read off ``STATUS_TABLE``, the same table
+    the service resolves each row with.
+
+    ``processing_edge`` and ``complete_edge`` are the timeline starts at which a case turns
+    processing and complete now (now minus each threshold): each age band is a range of
+    ``timeline_started_at``, exactly as ``Lifecycle.status_at`` draws it.
+    """
+    started, stored = Case.timeline_started_at, Case.status
+    bands = {
+        Status.SUBMITTED: started > processing_edge,
+        Status.PROCESSING: (started <= processing_edge) & (started > complete_edge),
+        Status.COMPLETE: started <= complete_edge,
+    }
+    terms = []
+    for implied, band in bands.items():
+        floors = [floor.value for floor in Status if STATUS_TABLE[implied, floor] is status]
+        if len(floors) == len(Status):
+            terms.append(band)
+        elif floors:
+            terms.append(band & stored.in_(floors))
+    return functools.reduce(operator.or_, terms)
+
+
+class CaseStore:
+    """Reads and writes ``cases`` rows on one database."""
+
+    def __init__(self, database: peewee.Database) -> None:
+        self.database = database
+        self._statements: dict[tuple[Any, ...], Statement] = {}
+
+    def get(self, case_id: str) -> CaseRow | None:
+        found = self._get_statement().execute(id=case_id).fetchone()
+        return None if found is None else _row(found)
+
+    def get_by_key(self, idempotency_key: str) -> CaseRow | None:
+        found = self._get_by_key_statement().execute(key=idempotency_key).fetchone()
+        return None if found is None else _row(found)
+
+    def insert(
+        self, case_id: str, now: dt.datetime, determination: str, idempotency_key: str | None
+    ) -> CaseRow:
+        """One INSERT in autocommit mode: committed (and durable) when it returns. Raises
+        ``peewee.IntegrityError`` on a taken id or idempotency key."""
+        self._insert_statement().execute(
+            id=case_id, now=now, determination=determination, key=idempotency_key
+        )
+        submitted = Status.SUBMITTED.value
+        return CaseRow(case_id, now, now, submitted, determination, None, idempotency_key)
+
+    def page(
+        self,
+        *,
+        limit: int,
+        status: Status | None,
+        processing_edge: dt.datetime,
+        complete_edge: dt.datetime,
+        after: tuple[dt.datetime, str] | None,
+    ) -> list[CaseRow]:
+        """Up to ``limit`` rows newest first, of one current status if given, strictly after
+        the ``(created_at, id)`` position ``after`` (keyset pagination)."""
+        values: dict[str, Any] = {
+            "limit": limit,
+            "processing_edge": processing_edge,
+            "complete_edge": complete_edge,
+        }
+        if after is not None:
+            values["after_created_at"], values["after_id"] = after
+        cursor = self._list_statement(status, after is not None).execute(**values)
+        return [_row(r) for r in cursor.fetchall()]
+
+    def write_forward(self, status: Status, ids: list[str]) -> None:
+        """Store a status that moved on: forward only, idempotent, a no-op if already there."""
+        if len(ids) == 1:  # the common case, one read of one case: a cached statement
+            self._write_forward_statement(status).execute(id=ids[0])
+            return
+        earlier = [s.value for s in status.earlier()]
+        Case.update(status=status.value).where(
+            Case.id.in_(ids), Case.status.in_(earlier)
+        ).execute()
+
+    def lock(self, case_id: str) -> bool:
+        """Lock one case for the rest of the transaction; False if there is no such case.
+
+        A no-op UPDATE takes SQLite's write lock and PostgreSQL's row lock, so concurrent
+        fast-forwards of a case queue up and none is lost.
+        """
+        return bool(Case.update(status=Case.status).where(Case.id == case_id).execute())
+
+    def move_timeline(self, case_id: str, started: dt.datetime, now: dt.datetime) -> None:
+        """Set a case's timeline start (a fast-forward made at ``now``)."""
+        (
+            Case.update(timeline_started_at=started, last_advanced_at=now)
+            .where(Case.id == case_id)
+            .execute()
+        )
+
+    def ids_newest_first(self) -> list[str]:
+        query = Case.select(Case.id).order_by(Case.created_at.desc(), Case.id.desc())
+        return [row.id for row in query]
+
+    # -- compiled statements (see casesvc/sqlcache.py) ---------------------------------------
+
+    def _statement(self, key: tuple[Any, ...], build: Callable[[], Statement]) -> Statement:
+        statement = self._statements.get(key)
+        if statement is None:
+            statement = self._statements[key] = build()
+        return statement
+
+    def _get_statement(self) -> Statement:
+        def build() -> Statement:
+            slots = {"id": Slot(str)}
+            query = Case.select().where(Case.id == slots["id"].sentinel)
+            return Statement(self.database, query, slots)
+
+        return self._statement(("get",), build)
+
+    def _get_by_key_statement(self) -> Statement:
+        def build() -> Statement:
+            slots = {"key": Slot(str)}
+            query = Case.select().where(Case.idempotency_key == slots["key"].sentinel)
+            return Statement(self.database, query, slots)
+
+        return self._statement(("get_by_key",), build)
+
+    def _insert_statement(self) -> Statement:
+        def build() -> Statement:
+            slots = {
+                "id": Slot(str),
+                "now": Slot(dt.datetime, UTC_DATETIME.db_value),
+                "determination": Slot(str),
+                "key": Slot(str),
+            }
+            query = Case.insert(
+                id=slots["id"].sentinel,
+                created_at=slots["now"].sentinel,
+                timeline_started_at=slots["now"].sentinel,
+                status=Status.SUBMITTED.value,
+                determination=slots["determination"].sentinel,
+                idempotency_key=slots["key"].sentinel,
+            )
+            return Statement(self.database, query, slots)
+
+        return self._statement(("insert",), build)
+
+    def _write_forward_statement(self, status: Status) -> Statement:
+        def build() -> Statement:
+            slots = {"id": Slot(str)}
+            earlier = [s.value for s in status.earlier()]
+            query = Case.update(status=status.value).where(
+                Case.id == slots["id"].sentinel, Case.status.in_(earlier)
+            )
+            return Statement(self.database, query, slots)
+
+        return self._statement(("write_forward", status), build)
+
+    def _list_statement(self, status: Status | None, after: bool) -> Statement:
+        def build() -> Statement:
+            slots = {"limit": Slot(int)}
+            query = Case.select().order_by(Case.created_at.desc(), Case.id.desc())
+            if status is not None:
+                slots["processing_edge"] = Slot(dt.datetime, UTC_DATETIME.db_value)
+                slots["complete_edge"] = Slot(dt.datetime, UTC_DATETIME.db_value)
+                query = query.where(
+                    status_condition(
+                        status, slots["processing_edge"].sentinel, slots["complete_edge"].sentinel
+                    )
+                )
+            if after:
+                slots["after_created_at"] = Slot(dt.datetime, UTC_DATETIME.db_value)
+                slots["after_id"] = Slot(str)
+                position = peewee.Tuple(Case.created_at, Case.id)
+                query = query.where(
+                    position
+                    < peewee.Tuple(
+                        UTC_DATETIME.db_value(slots["after_created_at"].sentinel),
+                        slots["after_id"].sentinel,
+                    )
+                )
+            return Statement(self.database, query.limit(slots["limit"].sentinel), slots)
+
+        return self._statement(("list", status, after), build)
