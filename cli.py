@@ -25,7 +25,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 import peewee
 
-from casesvc import build_service
+from casesvc import build_service, prepare_database
 from casesvc.api.render import document
 from casesvc.config import Config, ConfigError
 from casesvc.db import DatabaseUnavailable, SchemaBehind, close_all
@@ -78,6 +78,7 @@ class State:
     def service(self) -> Iterator[CaseService]:
         """The case service on an open connection; its errors become one line and an exit code."""
         try:
+            prepare_database(self.config)
             service = build_service(self.config)
         except (SchemaBehind, DatabaseUnavailable) as exc:
             fail(str(exc))
@@ -179,13 +180,12 @@ def serve(
     state: State, host: str, port: int, workers: int | None, threads: int, dev: bool
 ) -> None:
     """Serve the API and the web UI (gunicorn; --dev for Flask's reloader)."""
-    from casesvc import build_service, create_app
-    from casesvc.db import close_all
+    from casesvc import create_app
 
     config = state.config
     try:
-        # Check (or, on the embedded default, apply) migrations once, before any fork.
-        close_all(build_service(config).database)
+        # Check (or, on the embedded default, apply) migrations once, before any worker.
+        prepare_database(config)
     except (SchemaBehind, DatabaseUnavailable, peewee.DatabaseError) as exc:
         fail(str(exc))
     if dev:
@@ -218,6 +218,7 @@ def upgrade(state: State) -> None:
     from casesvc import db as database
 
     try:
+        database.make_room(state.config.database_url)
         handle = database.open_database(state.config.database_url)
         applied = database.upgrade(handle, state.config.migrations_dir)
     except Exception as exc:  # any failure becomes one line on stderr

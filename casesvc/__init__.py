@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-import threading
 from importlib.metadata import version
 from typing import Any
 
 import swagger_ui_bundle
-from flask import Flask, request, send_from_directory
+from flask import Flask, send_from_directory
 
-from casesvc import db, security
-from casesvc.api import metrics
+from casesvc import db
+from casesvc.api import EXTENSION, AppState, metrics, security
+from casesvc.api.database import FlaskDatabase
 from casesvc.api.render import Renderer
-from casesvc.api.spec import Api
+from casesvc.api.spec import make_api
 from casesvc.clock import Clock, SystemClock
 from casesvc.config import Config
 from casesvc.determinations import Catalog
-from casesvc.errors import register_database_errors
 from casesvc.lifecycle import Lifecycle
 from casesvc.service import CaseService
 
-__all__ = ["build_service", "create_app"]
+__all__ = ["build_service", "create_app", "prepare_database"]
 
 API_INFO = {
     "description": (
@@ -31,15 +30,29 @@ API_INFO = {
 }
 
 
-def build_service(config: Config, clock: Clock | None = None) -> CaseService:
-    """The case service for ``config``: what both the API and the CLI run on."""
-    database = db.open_database(config.database_url)
-    db.bind(database)
+def prepare_database(config: Config) -> None:
+    """Make ``config``'s database ready to serve, once per deployment step (``casesvc serve``
+    before its workers start, every CLI command): the embedded default is created and
+    migrated; any other database must already be current (``casesvc db upgrade``).
+
+    Raises ``db.SchemaBehind`` (behind or ahead) or ``db.DatabaseUnavailable``.
+    """
     if config.auto_upgrade:
-        db.upgrade(database, config.migrations_dir)
-    db.check_schema(database, config.migrations_dir)
+        db.make_room(config.database_url)
+    database = db.open_database(config.database_url)
+    try:
+        if config.auto_upgrade:
+            db.upgrade(database, config.migrations_dir)
+        db.check_schema(database, config.migrations_dir)
+    finally:
+        db.close_all(database)
+
+
+def build_service(config: Config, clock: Clock | None = None) -> CaseService:
+    """The case service for ``config``: what both the API and the CLI run on. No I/O: the
+    database is connected on first use."""
     return CaseService(
-        database=database,
+        database=db.open_database(config.database_url),
         clock=clock or SystemClock(),
         lifecycle=Lifecycle.from_seconds(config.processing_after, config.complete_after),
         catalog=Catalog.load(config.assets_dir),
@@ -48,7 +61,11 @@ def build_service(config: Config, clock: Clock | None = None) -> CaseService:
 
 
 def create_app(config: Config | None = None, *, clock: Clock | None = None) -> Flask:
-    """The Flask application. Without ``config``, it is read from the environment."""
+    """The Flask application. Without ``config``, it is read from the environment.
+
+    It does no I/O of its own: the database is reached per request, and its migrations are
+    applied beforehand (``prepare_database``, ``casesvc db upgrade``).
+    """
     config = config or Config.from_env()
     app = Flask(__name__)
     app.config.update(
@@ -63,32 +80,18 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> F
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
     # First, so that every request is timed and counted, those refused by a hook included.
-    if config.metrics:
-        metrics.install(app, metrics.Metrics(config.metrics_dir))
+    counters = metrics.Metrics(config.metrics_dir) if config.metrics else None
+    if counters is not None:
+        metrics.install(app, counters)
     service = build_service(config, clock)
-    app.extensions["casesvc.service"] = service
-    app.extensions["casesvc.renderer"] = Renderer()
-    app.extensions["casesvc.config"] = config
-
-    # A request borrows a connection from the process's pool and gives it back when it
-    # ends, except in a process's main thread (a gunicorn sync worker, one request at a
-    # time), which keeps its connection from one request to the next and so skips the
-    # checkout. Threads (gthread workers, the dev server) always give it back. A request
-    # that failed gives its connection back too; one that lost the database drops it.
-    # The health probes take none here: /healthz touches no database, and /readyz connects
-    # itself, so that it can tell an unreachable database from one that is not current.
-    database = service.database
-
-    @app.before_request
-    def _connect() -> None:
-        if request.blueprint != "health":
-            database.connect(reuse_if_open=True)
-
-    @app.teardown_request
-    def _release(exc: BaseException | None) -> None:
-        borrowed = threading.current_thread() is not threading.main_thread()
-        if (exc is not None or borrowed) and not database.is_closed():
-            database.close()
+    database = FlaskDatabase(service.database)
+    app.extensions[EXTENSION] = AppState(
+        service=service,
+        database=database,
+        renderer=Renderer(),
+        metrics=counters,
+        migrations_dir=config.migrations_dir,
+    )
 
     @app.get("/docs/static/<path:filename>")
     def swagger_ui_static(filename: str) -> Any:
@@ -97,11 +100,11 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> F
     from casesvc.api.cases import blp as cases_blp
     from casesvc.api.health import blp as health_blp
 
-    api = Api(app, spec_kwargs={"info": API_INFO})
+    api = make_api(app, API_INFO)
     api.register_blueprint(cases_blp)
     api.register_blueprint(metrics.blp)
     api.register_blueprint(health_blp)
-    register_database_errors(app, api, database)
+    database.init_app(app, api)
     security.install(app, api, config)
 
     from casesvc.web import blp as web_blp

@@ -1,4 +1,4 @@
-"""Database: the peewee connection, the models' binding and the migration runner."""
+"""Database: the peewee connection pool, the instant column type and the migration runner."""
 
 from __future__ import annotations
 
@@ -24,8 +24,6 @@ SQLITE_PRAGMAS = (
     ("synchronous", "normal"),
     ("foreign_keys", 1),
 )
-
-database_proxy = peewee.DatabaseProxy()
 
 
 class SchemaBehind(RuntimeError):
@@ -77,7 +75,6 @@ def open_database(url: str) -> peewee.Database:
         path = url[len("sqlite:///") :]
         if not path or path == ":memory:":
             raise ValueError("DATABASE_URL must name a SQLite file, e.g. sqlite:///cases.db")
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
         database = connect(
             "sqlite+pool:///" + path, pragmas=SQLITE_PRAGMAS, check_same_thread=False, **pool
         )
@@ -99,6 +96,12 @@ def open_database(url: str) -> peewee.Database:
     return database
 
 
+def make_room(url: str) -> None:
+    """Create the folder a SQLite file will live in (the first migration creates the file)."""
+    if urlparse(url).scheme == "sqlite":
+        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+
+
 def _dispose(database: peewee.Database | None) -> None:
     if database is not None:
         database.dispose()
@@ -112,11 +115,6 @@ def close_all(database: peewee.Database) -> None:
 def engine(database: peewee.Database) -> str:
     """``"postgresql"`` or ``"sqlite"``."""
     return "postgresql" if isinstance(database, peewee.PostgresqlDatabase) else "sqlite"
-
-
-def bind(database: peewee.Database) -> None:
-    """Point the models at ``database`` (one database per process)."""
-    database_proxy.initialize(database)
 
 
 def runner(database: peewee.Database, migrations_dir: Path) -> Runner:

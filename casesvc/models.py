@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import peewee
 
-from casesvc.db import UTCDateTimeField, database_proxy
+from casesvc.db import UTCDateTimeField
 
 
 class Case(peewee.Model):
@@ -26,6 +26,7 @@ class Case(peewee.Model):
     idempotency_key = peewee.CharField(max_length=128, null=True, unique=True)
 
     class Meta:
-        database = database_proxy
+        # Bound to no database: the store runs every query on the database it was given
+        # (casesvc/store.py), so processes and tests never share a global binding.
         table_name = "cases"
         indexes = ((("created_at", "id"), False),)

@@ -49,7 +49,7 @@ class Statement:
 
     def __init__(self, database: peewee.Database, query: peewee.Query, slots: Mapping[str, Slot]):
         self.database = database
-        self.sql, params = query.sql()
+        self.sql, params = query.bind(database).sql()
         self._params = list(params)
         self._places: list[tuple[int, str, Converter]] = []
         by_value = {slot.converter(slot.sentinel): (name, slot) for name, slot in slots.items()}

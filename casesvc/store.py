@@ -127,9 +127,8 @@ class CaseStore:
             self._write_forward_statement(status).execute(id=ids[0])
             return
         earlier = [s.value for s in status.earlier()]
-        Case.update(status=status.value).where(
-            Case.id.in_(ids), Case.status.in_(earlier)
-        ).execute()
+        query = Case.update(status=status.value).where(Case.id.in_(ids), Case.status.in_(earlier))
+        query.execute(self.database)
 
     def lock(self, case_id: str) -> bool:
         """Lock one case for the rest of the transaction; False if there is no such case.
@@ -137,19 +136,17 @@ class CaseStore:
         A no-op UPDATE takes SQLite's write lock and PostgreSQL's row lock, so concurrent
         fast-forwards of a case queue up and none is lost.
         """
-        return bool(Case.update(status=Case.status).where(Case.id == case_id).execute())
+        query = Case.update(status=Case.status).where(Case.id == case_id)
+        return bool(query.execute(self.database))
 
     def move_timeline(self, case_id: str, started: dt.datetime, now: dt.datetime) -> None:
         """Set a case's timeline start (a fast-forward made at ``now``)."""
-        (
-            Case.update(timeline_started_at=started, last_advanced_at=now)
-            .where(Case.id == case_id)
-            .execute()
-        )
+        query = Case.update(timeline_started_at=started, last_advanced_at=now)
+        query.where(Case.id == case_id).execute(self.database)
 
     def ids_newest_first(self) -> list[str]:
         query = Case.select(Case.id).order_by(Case.created_at.desc(), Case.id.desc())
-        return [row.id for row in query]
+        return [row.id for row in query.bind(self.database)]
 
     # -- compiled statements (see casesvc/sqlcache.py) ---------------------------------------
 

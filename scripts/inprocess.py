@@ -42,7 +42,7 @@ def scenarios() -> dict[str, Callable[[], None]]:
     app = create_app(
         Config(database_url=f"sqlite:///{tempfile.mkdtemp()}/bench.db", auto_upgrade=True)
     )
-    service = app.extensions["casesvc.service"]
+    service = app.extensions["casesvc"].service
     with service.database.connection_context():
         submitted = service.create()
         complete = service.create().case_id

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,9 +15,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from casesvc import build_service, create_app
-from casesvc.config import Config
+from casesvc import build_service, create_app, db
+from casesvc.config import MIGRATIONS_DIR, Config
 from casesvc.db import close_all
+from casesvc.models import Case
 from casesvc.service import CaseService
 
 T0 = dt.datetime(2026, 3, 1, 12, 0, 0, tzinfo=dt.UTC)
@@ -53,17 +55,43 @@ def reset_postgres(url: str) -> None:
 
 
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    """A fresh, empty database on the engine of this pass."""
+def empty_database_url(tmp_path: Path) -> str:
+    """A fresh database with no tables at all, on the engine of this pass."""
     if POSTGRES_URL:
         reset_postgres(POSTGRES_URL)
         return POSTGRES_URL
     return f"sqlite:///{tmp_path / 'cases.db'}"
 
 
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated once per session, for every test to copy."""
+    path = tmp_path_factory.mktemp("template") / "cases.db"
+    database = db.open_database(f"sqlite:///{path}")
+    db.upgrade(database, MIGRATIONS_DIR)
+    db.close_all(database)  # the last connection out checkpoints the WAL into the file
+    return path
+
+
+@pytest.fixture
+def database_url(empty_database_url: str, migrated_template: Path) -> str:
+    """A fresh database on the engine of this pass, migrated to the current schema: a copy
+    of the session's template on SQLite; on PostgreSQL, the migrations on an empty schema
+    (DDL there takes milliseconds), so there it is the same database as ``empty_database_url``."""
+    if POSTGRES_URL:
+        database = db.open_database(empty_database_url)
+        db.upgrade(database, MIGRATIONS_DIR)
+        db.close_all(database)
+    else:
+        migrated = Path(empty_database_url.removeprefix("sqlite:///")).with_name("migrated.db")
+        shutil.copyfile(migrated_template, migrated)
+        return f"sqlite:///{migrated}"
+    return empty_database_url
+
+
 @pytest.fixture
 def config(database_url: str) -> Config:
-    return Config(database_url=database_url, auto_upgrade=True, testing=True)
+    return Config(database_url=database_url, testing=True)
 
 
 @pytest.fixture
@@ -75,9 +103,13 @@ def frozen() -> Iterator[freezegun.api.FrozenDateTimeFactory]:
 
 @pytest.fixture
 def app(config: Config, frozen: freezegun.api.FrozenDateTimeFactory) -> Iterator[Flask]:
+    """The app on this test's database; the test itself reads rows through the ``Case``
+    model, bound to that database for the test only."""
     app = create_app(config)
-    yield app
-    close_all(app.extensions["casesvc.service"].database)
+    database = app.extensions["casesvc"].service.database
+    with Case.bind_ctx(database):
+        yield app
+    close_all(database)
 
 
 @pytest.fixture
@@ -88,7 +120,7 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def service(config: Config, frozen: freezegun.api.FrozenDateTimeFactory) -> Iterator[CaseService]:
     service = build_service(config)
-    with service.database.connection_context():
+    with service.database.connection_context(), Case.bind_ctx(service.database):
         yield service
     close_all(service.database)
 

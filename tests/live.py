@@ -52,7 +52,7 @@ class LiveServer:
         self.app = create_app(
             Config(database_url=database_url, auto_upgrade=True, **config), clock=clock
         )
-        self.service: CaseService = self.app.extensions["casesvc.service"]
+        self.service: CaseService = self.app.extensions["casesvc"].service
         self._server = make_server(
             "127.0.0.1", 0, self.app, threaded=True, request_handler=QuietHandler
         )

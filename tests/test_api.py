@@ -231,7 +231,7 @@ def test_other_errors_are_json(client: FlaskClient, method: str, url: str, statu
 def test_unexpected_errors_are_json_500_without_details(app: Flask) -> None:
     """A crash in a view answers a JSON 500 that leaks no traceback."""
     app.config["PROPAGATE_EXCEPTIONS"] = False
-    app.extensions["casesvc.service"].get = lambda case_id: 1 / 0
+    app.extensions["casesvc"].service.get = lambda case_id: 1 / 0
     client = app.test_client()
     body = assert_json_error(client.get(f"/cases/{new_case_id()}"), 500)
 

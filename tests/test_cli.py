@@ -9,12 +9,12 @@ def run(database_url: str, *args: str):  # type: ignore[no-untyped-def]
     return CliRunner().invoke(main, ["--database-url", database_url, *args])
 
 
-def test_db_status_then_upgrade(database_url: str) -> None:
+def test_db_status_then_upgrade(empty_database_url: str) -> None:
     """status shows pending migrations (exit 1), upgrade applies them, status is then clean."""
-    before = run(database_url, "db", "status")
-    upgrade = run(database_url, "db", "upgrade")
-    after = run(database_url, "db", "status")
-    again = run(database_url, "db", "upgrade")
+    before = run(empty_database_url, "db", "status")
+    upgrade = run(empty_database_url, "db", "upgrade")
+    after = run(empty_database_url, "db", "status")
+    again = run(empty_database_url, "db", "upgrade")
 
     assert (EXIT_ERROR, "0001_create_cases") == (before.exit_code, before.output.split()[0])
     assert "pending" in before.output

@@ -18,7 +18,6 @@ from flask.testing import FlaskClient
 from freezegun.api import FrozenDateTimeFactory
 
 import cli
-from casesvc import db
 from casesvc.determinations import Catalog
 from casesvc.service import CaseService, new_case_id
 from cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_NOT_FOUND, EXIT_USAGE, main
@@ -44,7 +43,6 @@ def http(app: Flask, client: FlaskClient) -> Callable[[str], Any]:
     """GET a path from the app on the same database and return the parsed body."""
 
     def get(path: str) -> Any:
-        db.bind(app.extensions["casesvc.service"].database)  # the CLI bound its own
         response = client.get(path)
         assert 200 == response.status_code
         return response.json
@@ -494,10 +492,10 @@ CASE_COMMANDS = [
 
 @pytest.mark.parametrize("args", CASE_COMMANDS)
 def test_an_unmigrated_database_names_the_fix(
-    database_url: str, frozen: FrozenDateTimeFactory, args: list[str]
+    empty_database_url: str, frozen: FrozenDateTimeFactory, args: list[str]
 ) -> None:
     """An un-migrated database is one line naming `casesvc db upgrade`, exit code 1."""
-    result = invoke(database_url, *args)
+    result = invoke(empty_database_url, *args)
 
     migrations = len(list((Path(cli.__file__).parent / "migrations").glob("[0-9]*.py")))
     assert_one_line_error(result, EXIT_ERROR, f"the database is {migrations} migration(s) behind")

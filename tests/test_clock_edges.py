@@ -41,12 +41,12 @@ def apps(config: Config) -> Iterator[Any]:
 
     yield make
     for app in made:
-        db.close_all(app.extensions["casesvc.service"].database)
+        db.close_all(app.extensions["casesvc"].service.database)
 
 
 def stored(client: FlaskClient, case_id: str) -> str:
-    service = client.application.extensions["casesvc.service"]
-    with service.database.connection_context():
+    service = client.application.extensions["casesvc"].service
+    with service.database.connection_context(), Case.bind_ctx(service.database):
         return str(Case.get_by_id(case_id).status)
 
 
@@ -120,7 +120,7 @@ def _worker_reads(config: Config, ids: list[str], threads: int, start: Any, out:
         w.start()
     for w in workers:
         w.join(timeout=60)
-    db.close_all(app.extensions["casesvc.service"].database)
+    db.close_all(app.extensions["casesvc"].service.database)
     out.put(results)
 
 
@@ -134,7 +134,7 @@ def test_many_workers_at_one_instant_agree(config: Config, apps: Any) -> None:
     for age in AGES:
         clock.set(NOW - dt.timedelta(seconds=age))
         ids.append(client.post("/cases").json["case_id"])
-    db.close_all(client.application.extensions["casesvc.service"].database)
+    db.close_all(client.application.extensions["casesvc"].service.database)
 
     ctx = multiprocessing.get_context("fork")
     start, out = ctx.Barrier(4), ctx.Queue()
@@ -240,9 +240,10 @@ def test_status_floor_is_what_the_service_writes(apps: Any) -> None:
     clock = FakeClock(T0)
     client = apps(clock)
     case_id = client.post("/cases").json["case_id"]
-    service = client.application.extensions["casesvc.service"]
+    service = client.application.extensions["casesvc"].service
     with service.database.connection_context():
-        Case.update(status=Status.COMPLETE.value).where(Case.id == case_id).execute()
+        query = Case.update(status=Status.COMPLETE.value).where(Case.id == case_id)
+        query.execute(service.database)
 
     assert "complete" == client.get(f"/cases/{case_id}").json["status"]
     assert [case_id] == listed_ids(client, "complete")

@@ -119,7 +119,7 @@ def test_schemathesis_in_process(config: Config) -> None:
     try:
         found = run(schema)
     finally:
-        db.close_all(app.extensions["casesvc.service"].database)
+        db.close_all(app.extensions["casesvc"].service.database)
 
     assert_clean(found, checks=ALL_CHECKS)
     assert {200, 201, 304, 404, 405, 422} <= set(found["answers"])

@@ -19,7 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from freezegun.api import FrozenDateTimeFactory
 
-from casesvc import create_app, db
+from casesvc import create_app, db, prepare_database
 from casesvc.config import MIGRATIONS_DIR, Config
 from casesvc.db import close_all
 
@@ -73,7 +73,7 @@ def answer(client: FlaskClient, path: str = "/readyz") -> tuple[int, Any]:
 
 
 def database_of(app: Flask) -> peewee.Database:
-    return app.extensions["casesvc.service"].database
+    return app.extensions["casesvc"].service.database
 
 
 @pytest.fixture
@@ -82,6 +82,8 @@ def make_app(config: Config, frozen: FrozenDateTimeFactory) -> Iterator[Any]:
     apps: list[Flask] = []
 
     def make(**overrides: Any) -> Flask:
+        if "database_url" in overrides:  # a database of its own, migrated as serve would
+            prepare_database(dataclasses.replace(config, auto_upgrade=True, **overrides))
         app = create_app(dataclasses.replace(config, **overrides))
         apps.append(app)
         return app

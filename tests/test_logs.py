@@ -85,7 +85,7 @@ def test_no_case_content_in_a_crash_log(
     client = app.test_client()
     case_id = client.post("/cases").json["case_id"]
     frozen.tick(31)
-    service = app.extensions["casesvc.service"]
+    service = app.extensions["casesvc"].service
     real_get = service.get
 
     def get_then_fail(case_id: str) -> Any:

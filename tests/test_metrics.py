@@ -74,7 +74,7 @@ def test_metrics_need_a_token_when_tokens_are_on(config: Config, frozen: object)
         refused = client.get("/metrics")
         allowed = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     finally:
-        close_all(app.extensions["casesvc.service"].database)
+        close_all(app.extensions["casesvc"].service.database)
 
     assert (401, "application/json") == (refused.status_code, refused.content_type)
     assert 200 == allowed.status_code
@@ -126,7 +126,7 @@ def test_metrics_can_be_turned_off(config: Config, frozen: object) -> None:
     try:
         response = app.test_client().get("/metrics")
     finally:
-        close_all(app.extensions["casesvc.service"].database)
+        close_all(app.extensions["casesvc"].service.database)
 
     assert (404, "application/json") == (response.status_code, response.content_type)
     assert "casesvc.metrics" not in app.extensions

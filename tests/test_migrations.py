@@ -7,8 +7,8 @@ from click.testing import CliRunner
 from playhouse.migrations import MigrationError
 from playhouse.schema_diff import diff_models
 
-from casesvc import build_service, create_app, db
-from casesvc.config import Config
+from casesvc import create_app, db, prepare_database
+from casesvc.config import MIGRATIONS_DIR, Config
 from casesvc.models import Case
 from cli import EXIT_ERROR, main
 
@@ -23,43 +23,57 @@ def up(migrator, db):
 
 
 @pytest.fixture
-def empty(database_url: str) -> peewee.Database:
-    database = db.open_database(database_url)
+def empty(empty_database_url: str) -> peewee.Database:
+    database = db.open_database(empty_database_url)
     yield database
     db.close_all(database)
 
 
-def test_migrations_build_the_models_schema(empty: peewee.Database, config: Config) -> None:
+def test_migrations_build_the_models_schema(empty: peewee.Database) -> None:
     """All migrations applied to an empty database leave no drift against the models."""
-    db.upgrade(empty, config.migrations_dir)
-    db.bind(empty)
+    db.upgrade(empty, MIGRATIONS_DIR)
     with empty.connection_context():
         diff = diff_models(empty, [Case])
 
     assert not diff, str(diff)
 
 
-def test_migrations_go_down_and_up_again(empty: peewee.Database, config: Config) -> None:
+def test_migrations_go_down_and_up_again(empty: peewee.Database) -> None:
     """Every migration reverts cleanly and re-applies."""
-    applied = db.upgrade(empty, config.migrations_dir)
+    applied = db.upgrade(empty, MIGRATIONS_DIR)
     with empty.connection_context():
-        runner = db.runner(empty, config.migrations_dir)
+        runner = db.runner(empty, MIGRATIONS_DIR)
         reverted = runner.down(applied[0])
         assert not empty.table_exists("cases")
 
     assert list(reversed(applied)) == reverted
-    assert applied == db.upgrade(empty, config.migrations_dir)
+    assert applied == db.upgrade(empty, MIGRATIONS_DIR)
 
 
-def test_a_database_behind_is_refused(database_url: str, config: Config) -> None:
-    """Without auto-upgrade, an unmigrated database is refused with the command to run."""
-    behind = Config(database_url=database_url, auto_upgrade=False)
+def test_a_database_behind_is_refused(empty_database_url: str) -> None:
+    """Without auto-upgrade, an unmigrated database is refused with the command to run;
+    once upgraded, it is accepted."""
+    behind = Config(database_url=empty_database_url, auto_upgrade=False)
 
     with pytest.raises(db.SchemaBehind, match="casesvc db upgrade"):
-        create_app(behind)
+        prepare_database(behind)
 
-    db.upgrade(db.open_database(database_url), config.migrations_dir)
-    assert build_service(behind).catalog
+    db.upgrade(db.open_database(empty_database_url), MIGRATIONS_DIR)
+    prepare_database(behind)
+
+
+def test_the_factory_touches_no_database(tmp_path: Path) -> None:
+    """create_app on a database that does not exist opens nothing, and serves the OpenAPI
+    document and the health probe without one."""
+    missing = tmp_path / "nowhere" / "cases.db"
+    app = create_app(Config(database_url=f"sqlite:///{missing}"))
+    client = app.test_client()
+
+    assert (200, 200) == (
+        client.get("/openapi.json").status_code,
+        client.get("/healthz").status_code,
+    )
+    assert not missing.parent.exists()
 
 
 @pytest.mark.sqlite_only
@@ -95,41 +109,35 @@ def test_no_migrations_is_an_error(empty: peewee.Database, tmp_path: Path) -> No
     assert [] == tables(empty)
 
 
-def test_a_database_ahead_is_an_error(
-    empty: peewee.Database, config: Config, tmp_path: Path
-) -> None:
+def test_a_database_ahead_is_an_error(empty: peewee.Database, tmp_path: Path) -> None:
     """A database with a migration this code has no file for is ahead: upgrade refuses,
     and so does start-up."""
-    newer = copy_migrations(config.migrations_dir, tmp_path / "newer", ("0099_future.py", NOOP))
+    newer = copy_migrations(MIGRATIONS_DIR, tmp_path / "newer", ("0099_future.py", NOOP))
     db.upgrade(empty, newer)
 
     with pytest.raises(MigrationError, match=r"ahead of this casesvc.*0099_future"):
-        db.upgrade(empty, config.migrations_dir)
+        db.upgrade(empty, MIGRATIONS_DIR)
     with pytest.raises(db.SchemaBehind, match="ahead"):
-        db.check_schema(empty, config.migrations_dir)
+        db.check_schema(empty, MIGRATIONS_DIR)
 
 
 def test_a_failure_midway_leaves_the_database_as_it_was(
-    empty: peewee.Database, config: Config, tmp_path: Path
+    empty: peewee.Database, tmp_path: Path
 ) -> None:
     """When the last of four migrations fails after changing the schema, the three before it
     and its own change are rolled back, and the error names it."""
-    broken = copy_migrations(
-        config.migrations_dir, tmp_path / "broken", ("0004_broken.py", BROKEN)
-    )
+    broken = copy_migrations(MIGRATIONS_DIR, tmp_path / "broken", ("0004_broken.py", BROKEN))
 
     with pytest.raises(MigrationError, match="migration 0004_broken failed: on purpose"):
         db.upgrade(empty, broken)
     assert [] == [t for t in tables(empty) if t != "schema_migration"]
     with empty.connection_context():
-        assert 3 == len(db.pending_migrations(empty, config.migrations_dir))
+        assert 3 == len(db.pending_migrations(empty, MIGRATIONS_DIR))
 
 
-def test_upgrade_checks_the_schema_it_leaves(
-    empty: peewee.Database, config: Config, tmp_path: Path
-) -> None:
+def test_upgrade_checks_the_schema_it_leaves(empty: peewee.Database, tmp_path: Path) -> None:
     """Migrations that run but leave a schema unlike the models are refused and undone."""
-    short = copy_migrations(config.migrations_dir, tmp_path / "short")
+    short = copy_migrations(MIGRATIONS_DIR, tmp_path / "short")
     (short / "0003_add_idempotency_key.py").write_text(NOOP)
 
     with pytest.raises(MigrationError, match="differs from the models"):
@@ -141,7 +149,7 @@ def test_cli_upgrade_of_a_database_ahead_fails_in_one_line(
     database_url: str, config: Config, tmp_path: Path
 ) -> None:
     """`casesvc db upgrade` on a database ahead of the code exits 1 with one line."""
-    newer = copy_migrations(config.migrations_dir, tmp_path / "newer", ("0099_future.py", NOOP))
+    newer = copy_migrations(MIGRATIONS_DIR, tmp_path / "newer", ("0099_future.py", NOOP))
     database = db.open_database(database_url)
     db.upgrade(database, newer)
     db.close_all(database)

@@ -27,7 +27,7 @@ def test_case_bytes_equal_the_schema_path(
     app: Flask, frozen: FrozenDateTimeFactory, seconds: int
 ) -> None:
     """At each stage, for every sample determination, the fast path equals the schema path."""
-    service: CaseService = app.extensions["casesvc.service"]
+    service: CaseService = app.extensions["casesvc"].service
     renderer = Renderer()
     with service.database.connection_context():
         cases = []
@@ -56,7 +56,7 @@ def test_nothing_of_one_case_shows_in_another(
 ) -> None:
     """Two cases in one stage with one sample, but different ids and creation instants and
     one fast-forwarded, each render exactly as their own schema path, whichever is first."""
-    service: CaseService = app.extensions["casesvc.service"]
+    service: CaseService = app.extensions["casesvc"].service
     with service.database.connection_context():
         first = service.create()
         frozen.tick(dt.timedelta(hours=3, microseconds=1))
@@ -82,7 +82,7 @@ def test_served_bytes_equal_the_schema_path(app: Flask, frozen: FrozenDateTimeFa
     case_id = client.post("/cases").json["case_id"]
     frozen.tick(31)
     served = client.get(f"/cases/{case_id}").get_data()
-    service: CaseService = app.extensions["casesvc.service"]
+    service: CaseService = app.extensions["casesvc"].service
     with service.database.connection_context():
         case = service.get(case_id)
 

@@ -38,7 +38,7 @@ def make_app(
 
     yield make
     for app in apps:
-        close_all(app.extensions["casesvc.service"].database)
+        close_all(app.extensions["casesvc"].service.database)
 
 
 def everything(client: FlaskClient, headers: dict[str, str] | None = None) -> list[Any]:

@@ -54,13 +54,23 @@ def test_dev_server_serves(database_url: str) -> None:
     assert (201, "submitted") == (status, created["status"])
 
 
-def test_serve_refuses_a_database_behind(database_url: str) -> None:
+def test_serve_refuses_a_database_behind(empty_database_url: str) -> None:
     """serve on an unmigrated (non-default) database exits 1 naming `casesvc db upgrade`."""
-    result = subprocess.run(
-        [sys.executable, "-m", "cli", "--database-url", database_url, "serve", "--port", "1"],
+    result = subprocess.run(  # timeout: a server that did start must not hang the suite
+        [
+            sys.executable,
+            "-m",
+            "cli",
+            "--database-url",
+            empty_database_url,
+            "serve",
+            "--port",
+            "1",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
+        timeout=60,
     )
 
     assert 1 == result.returncode

@@ -30,7 +30,7 @@ def test_instants_read_back_exactly(config: Config, instant: str) -> None:
     expected = dt.datetime.fromisoformat(instant)
     with freezegun.freeze_time(expected):
         service = build_service(config)
-        with service.database.connection_context():
+        with service.database.connection_context(), Case.bind_ctx(service.database):
             case_id = service.create().case_id
             row = Case.get_by_id(case_id)
             listed = service.list_cases().cases[0]
@@ -168,7 +168,6 @@ def _create_many(url: str, n: int, queue: "multiprocessing.Queue[object]") -> No
 
 def test_concurrent_creates_from_several_processes(config: Config) -> None:
     """Four processes creating cases at once lose no row and hit no lock error."""
-    build_service(config)  # migrate
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
     workers = [
@@ -182,7 +181,7 @@ def test_concurrent_creates_from_several_processes(config: Config) -> None:
     ids = [i for got, _ in results for i in got]
     errors = [e for _, got in results for e in got]
     service = build_service(config)
-    with service.database.connection_context():
+    with service.database.connection_context(), Case.bind_ctx(service.database):
         stored = {c.id for c in Case.select(Case.id)}
     db.close_all(service.database)
 

@@ -108,7 +108,7 @@ def test_case_page_is_served_for_any_id_and_escapes_it(client: FlaskClient) -> N
 def test_ui_stays_out_of_the_openapi_document(client: FlaskClient) -> None:
     """The API document lists only the API: no UI route leaks into it."""
     paths = client.get("/openapi.json").json["paths"]
-    assert ["/cases", "/cases/{case_id}"] == sorted(paths)
+    assert ["/cases", "/cases/{case_id}", "/healthz", "/metrics", "/readyz"] == sorted(paths)
 
 
 def test_scripts_never_insert_html() -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
-from casesvc.api.render import Renderer, etag, json_response
+from casesvc.api import app_state
+from casesvc.api.render import etag, json_response
 from casesvc.lifecycle import Status
 from casesvc.schemas import (
     ApiErrorSchema,
@@ -21,7 +22,6 @@ from casesvc.service import (
     IDEMPOTENCY_KEY_MAX_LENGTH,
     IDEMPOTENCY_KEY_PATTERN,
     CaseNotFound,
-    CaseService,
     CaseSnapshot,
     InvalidIdempotencyKey,
     InvalidPageToken,
@@ -99,14 +99,6 @@ UNAUTHORIZED = {
 }
 
 
-def service() -> CaseService:
-    return current_app.extensions["casesvc.service"]
-
-
-def renderer() -> Renderer:
-    return current_app.extensions["casesvc.renderer"]
-
-
 def etag_matches(if_none_match: str | None, etag: str) -> bool:
     """Whether ``If-None-Match`` names ``etag`` (weak comparison, RFC 9110 13.1.2).
 
@@ -156,16 +148,16 @@ class Cases(MethodView):
         """
         key = request.environ.get("HTTP_IDEMPOTENCY_KEY")
         try:
-            view = service().create(idempotency_key=key)
+            view = app_state().service.create(idempotency_key=key)
         except InvalidIdempotencyKey as exc:
             abort(400, message=str(exc), errors={"headers": {"Idempotency-Key": [str(exc)]}})
         headers = case_headers(view)
         headers["Location"] = f"{request.script_root}/cases/{view.case_id}"
         if view.replayed:
             headers["Idempotent-Replayed"] = "true"
-        else:
-            current_app.extensions["casesvc.metrics"].cases_created.inc()
-        return json_response(renderer().case(view), 201, headers)
+        elif (counters := app_state().metrics) is not None:
+            counters.cases_created.inc()
+        return json_response(app_state().renderer.case(view), 201, headers)
 
     @blp.doc(operationId="listCases")
     @blp.arguments(CaseListQuerySchema, location="query", as_kwargs=True)
@@ -192,10 +184,14 @@ class Cases(MethodView):
         view leaves `steps` out; `view=full` includes them.
         """
         try:
-            page = service().list_cases(page_size=page_size, page_token=page_token, status=status)
+            page = app_state().service.list_cases(
+                page_size=page_size, page_token=page_token, status=status
+            )
         except InvalidPageToken as exc:
             abort(400, message=str(exc), errors={"query": {"page_token": [str(exc)]}})
-        body = renderer().page(page.cases, page.next_page_token, full=view is ListView.FULL)
+        body = app_state().renderer.page(
+            page.cases, page.next_page_token, full=view is ListView.FULL
+        )
         return json_response(body, 200, {"Cache-Control": "no-store"})
 
 
@@ -243,10 +239,10 @@ class Case(MethodView):
         to look again; send the `ETag` back in `If-None-Match` to get a cheap 304.
         """
         try:
-            view = service().get(case_id)
+            view = app_state().service.get(case_id)
         except CaseNotFound:
             abort(404, message="No case has this id.")
         headers = case_headers(view)
         if etag_matches(request.environ.get("HTTP_IF_NONE_MATCH"), etag(view)):
             return Response(None, 304, headers)
-        return json_response(renderer().case(view), 200, headers)
+        return json_response(app_state().renderer.case(view), 200, headers)

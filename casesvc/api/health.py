@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import peewee
-from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
 from casesvc import db
-from casesvc.errors import discard_connection
+from casesvc.api import app_state
+from casesvc.api.database import FlaskDatabase
 from casesvc.schemas import ApiErrorSchema, HealthSchema
 
 log = logging.getLogger(__name__)
@@ -90,10 +90,9 @@ class Readiness(MethodView):
         migration files. Otherwise 503, naming the failed check. Load balancers should
         route traffic only to instances that answer 200 here.
         """
-        database = current_app.extensions["casesvc.service"].database
-        migrations_dir = current_app.extensions["casesvc.config"].migrations_dir
+        app = app_state()
         try:
-            state = current_state(database, migrations_dir)
+            state = current_state(app.database, app.migrations_dir)
         except LOST as exc:
             log.warning("not ready: database unreachable (%s)", type(exc).__name__)
             not_ready("the database is unreachable.", {"database": "unreachable"})
@@ -113,23 +112,24 @@ class Readiness(MethodView):
         return OK
 
 
-def current_state(database: peewee.Database, migrations_dir: Path) -> db.SchemaState:
+def current_state(handle: FlaskDatabase, migrations_dir: Path) -> db.SchemaState:
     """The schema's state, read on this request's connection.
 
     A connection that fails is discarded, not pooled. Since it may have died while idle (the
     database restarted since), one fresh connection is tried before the database is called
     unreachable; a connection that cannot be opened at all fails at once.
     """
+    database = handle.database
     database.connect(reuse_if_open=True)
     try:
         return db.schema_state(database, migrations_dir)
     except LOST:
-        discard_connection(database)
+        handle.discard_connection()
     database.connect()
     try:
         return db.schema_state(database, migrations_dir)
     except LOST:
-        discard_connection(database)
+        handle.discard_connection()
         raise
 
 

@@ -24,11 +24,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from werkzeug.exceptions import NotFound
 
+from casesvc.api import app_state
 from casesvc.api.cases import UNAUTHORIZED
 from casesvc.config import MULTIPROC_VARIABLE, Config
 from casesvc.schemas import ApiErrorSchema
@@ -118,7 +119,6 @@ class Metrics:
 
 def install(app: Flask, metrics: Metrics) -> None:
     """Time and count every request the app answers, errors included."""
-    app.extensions["casesvc.metrics"] = metrics
     clock = time.perf_counter  # an interval timer for latency, not the case clock
 
     @app.before_request
@@ -161,7 +161,7 @@ class MetricsText(MethodView):
         Counters and histograms summed over every worker of this server. Needs a bearer
         token when the server has API tokens, like `/cases`.
         """
-        metrics: Metrics | None = current_app.extensions.get("casesvc.metrics")
+        metrics = app_state().metrics
         if metrics is None:
             raise NotFound("Metrics are off on this server (CASESVC_METRICS=0).")
         return Response(

@@ -1,16 +1,22 @@
-"""The OpenAPI document flask-smorest builds, made exact for client generators."""
+"""The ``Api``: one error format for every 4xx and 5xx, and an OpenAPI document made exact for
+client generators."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import flask_smorest
 import marshmallow as ma
 from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
 from apispec.ext.marshmallow.common import resolve_schema_instance
+from flask import Flask
 from marshmallow import fields
+from werkzeug.exceptions import HTTPException, InternalServerError
 
-from casesvc.errors import Api as ErrorApi
-from casesvc.schemas import NAMED_ENUMS
+from casesvc.schemas import NAMED_ENUMS, ApiErrorSchema
+
+log = logging.getLogger(__name__)
 
 
 class Converter(OpenAPIConverter):
@@ -44,19 +50,40 @@ def enum_reference(converter: Any, field: fields.Field, ret: dict[str, Any], **_
     return ret
 
 
-class Api(ErrorApi):
-    """The casesvc Api: one error format, and a document that names its enums and holds
-    nothing it does not use."""
+class Api(flask_smorest.Api):
+    """flask-smorest's Api, whose error answers (``{code, status, message, errors}``) keep
+    their headers and always say why."""
 
-    def _init_spec(self, **kwargs: Any) -> None:
-        kwargs.setdefault("marshmallow_plugin", Plugin())
-        super()._init_spec(**kwargs)
-        for enum, (name, description) in NAMED_ENUMS.items():
-            values = [member.value for member in enum]
-            self.spec.components.schema(
-                name, {"type": "string", "enum": values, "description": description}
-            )
-        self.ma_plugin.converter.add_attribute_function(enum_reference)
+    ERROR_SCHEMA = ApiErrorSchema
+
+    def handle_http_exception(self, error: HTTPException) -> Any:
+        payload, code, headers = super().handle_http_exception(error)
+        if isinstance(error, InternalServerError):
+            original = error.original_exception
+            if original is not None:
+                log.error("unhandled error", exc_info=original)
+            payload["message"] = "The server hit an error it did not expect."
+        elif "message" not in payload:
+            payload["message"] = error.description or payload["status"]
+        # Keep the exception's own headers (Allow on 405, WWW-Authenticate on 401, …),
+        # which the stock handler drops, but not the HTML Content-Type.
+        merged = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+        merged.update(headers or {})
+        return payload, code, merged
 
     def _register_pagination_header(self) -> None:
-        """Nothing: casesvc pages with tokens, not with flask-smorest's page numbers."""
+        """Nothing: casesvc pages with tokens, not flask-smorest's page numbers, and the stock
+        hook would put an unused PaginationMetadata schema in the document. (flask-smorest has
+        no public option for this; it is the one private hook overridden here.)"""
+
+
+def make_api(app: Flask, info: dict[str, Any]) -> Api:
+    """The app's Api: named enums as schemas of their own, referred to wherever used."""
+    api = Api(app, spec_kwargs={"marshmallow_plugin": Plugin(), "info": info})
+    for enum, (name, description) in NAMED_ENUMS.items():
+        values = [member.value for member in enum]
+        api.spec.components.schema(
+            name, {"type": "string", "enum": values, "description": description}
+        )
+    api.ma_plugin.converter.add_attribute_function(enum_reference)
+    return api

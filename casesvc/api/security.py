@@ -12,8 +12,8 @@ from flask import Flask, Response, request
 from flask_cors import CORS
 from flask_smorest import abort
 
+from casesvc.api.spec import Api
 from casesvc.config import Config
-from casesvc.errors import Api
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
