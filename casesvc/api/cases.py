@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, NoReturn
 
-from flask import Response, current_app, request
+import marshmallow as ma
+from flask import Request, Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
+from webargs import flaskparser
+from werkzeug.exceptions import default_exceptions
 
 from casesvc.api.render import Renderer, json_response
 from casesvc.lifecycle import Status
@@ -33,6 +37,32 @@ blp = Blueprint(
     url_prefix="/cases",
     description="Prior-authorization cases and their review lifecycle.",
 )
+
+
+class ArgumentsParser(flaskparser.FlaskParser):
+    """webargs' parser, whose 422 carries a ``message`` before its ``errors``, so that its
+    body has the keys in the order every other error has (webargs sends no message)."""
+
+    def handle_error(
+        self,
+        error: ma.ValidationError,
+        req: Request,
+        schema: ma.Schema,
+        *,
+        error_status_code: int | None,
+        error_headers: Mapping[str, str] | None,
+    ) -> NoReturn:
+        status = error_status_code or self.DEFAULT_VALIDATION_STATUS
+        flaskparser.abort(
+            status,
+            exc=error,
+            message=default_exceptions[status].description,
+            errors=error.messages,
+            headers=error_headers,
+        )
+
+
+blp.ARGUMENTS_PARSER = ArgumentsParser()
 
 RETRY_AFTER = {
     "description": "Seconds until the case's status next changes (absent once complete).",
