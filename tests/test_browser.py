@@ -516,3 +516,58 @@ def test_pages_fit_the_width(session: Session, width: int) -> None:
         )
         assert 0 == overflow, path
     assert [] == session.console_errors
+
+
+# -- the API docs ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def docs(browser: Browser, database_url: str) -> Iterator[Session]:
+    """/docs in a page on real time (Swagger UI's own timers must run)."""
+    with live_server(database_url) as server:
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        try:
+            yield Session(server, page)
+        finally:
+            context.close()
+
+
+def test_docs_try_it_out_creates_a_new_case_each_time(docs: Session) -> None:
+    """Two Try-it-out executions of POST /cases on /docs create two different cases."""
+    page = docs.page
+    docs.open("/docs")
+    operation = page.locator("#operations-cases-createCase")
+    operation.locator(".opblock-summary").click()
+    operation.get_by_role("button", name="Try it out").click()
+    created = []
+    for _ in range(2):
+        with page.expect_response(
+            lambda r: r.request.method == "POST" and r.url == docs.server.url + "/cases"
+        ) as answer:
+            operation.get_by_role("button", name="Execute").click()
+        created.append((answer.value.status, answer.value.json()["case_id"]))
+        assert answer.value.headers.get("idempotent-replayed") is None
+
+    assert [201, 201] == [status for status, _ in created]
+    assert 2 == len({case_id for _, case_id in created})
+    assert 2 == docs.server.count_cases()
+
+
+def test_docs_link_to_the_dashboard_show_no_locks_and_log_no_errors(docs: Session) -> None:
+    """/docs links back to the dashboard, has no Authorize button or lock icons without
+    API tokens, and the browser finds its icon (no 404 for /favicon.ico)."""
+    page = docs.page
+    failed = []
+    page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
+    docs.open("/docs")
+    expect(page.locator("#operations-cases-createCase")).to_be_visible()
+    expect(page.locator(".opblock")).to_have_count(6)
+
+    assert 0 == page.locator(".btn.authorize, .authorization__btn").count()
+    favicon = page.request.get(docs.server.url + "/favicon.ico")
+    assert (200, "image/svg+xml") == (favicon.status, favicon.headers["content-type"][:13])
+    page.get_by_role("link", name="casesvc dashboard").click()
+    page.wait_for_url(docs.server.url + "/dashboard")
+    assert ([], []) == (failed, docs.console_errors)

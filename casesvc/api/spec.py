@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import flask
 import marshmallow as ma
 from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
 from apispec.ext.marshmallow.common import resolve_schema_instance
@@ -57,6 +58,19 @@ class Api(ErrorApi):
                 name, {"type": "string", "enum": values, "description": description}
             )
         self.ma_plugin.converter.add_attribute_function(enum_reference)
+
+    def _openapi_swagger_ui(self) -> str:
+        """flask-smorest's Swagger UI page, from casesvc's copy of its template: the same
+        page, with the casesvc icon and a link back to the dashboard."""
+        return flask.render_template(
+            "web/swagger_ui.html",
+            title=self.spec.title,
+            spec_url=flask.url_for(f"{self._make_doc_blueprint_name()}.openapi_json"),
+            swagger_ui_url=self._swagger_ui_url,
+            swagger_ui_config=self.config.get("OPENAPI_SWAGGER_UI_CONFIG", {}),
+            dashboard_url=flask.url_for("web.dashboard"),
+            cases_url=flask.url_for("web.cases"),
+        )
 
     def _register_pagination_header(self) -> None:
         """Nothing: casesvc pages with tokens, not with flask-smorest's page numbers."""
