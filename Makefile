@@ -15,7 +15,9 @@ PORT ?= 8000
 .PHONY: help setup run bench test test-sqlite test-postgres lint format lock clean screenshots
 
 help:  ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' \
+		'{ name[NR] = $$1; text[NR] = $$2; if (length($$1) > width) width = length($$1) } \
+		END { for (i = 1; i <= NR; i++) printf "  %-*s  %s\n", width, name[i], text[i] }'
 
 $(RUN_STAMP): pyproject.toml requirements.lock
 	@test -x $(RUN_VENV)/bin/python || $(PYTHON) -m venv $(RUN_VENV)

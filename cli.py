@@ -307,8 +307,9 @@ def show(state: State, case_id: str, as_json: bool) -> None:
 def list_cases(state: State, status: str | None, limit: int, as_json: bool) -> None:
     """List cases, newest first.
 
-    The table has each case's id, creation time, status, procedure and whether the
-    criteria are met (- until complete). With --json, a JSON array of the basic view.
+    The table has each case's id, creation time, status, age (of its review timeline, as
+    `show` gives it), procedure and whether the criteria are met (- until complete). With
+    --json, a JSON array of the basic view.
     """
     with state.service() as service:
         page = service.list_cases(page_size=limit, status=Status(status) if status else None)
@@ -316,12 +317,13 @@ def list_cases(state: State, status: str | None, limit: int, as_json: bool) -> N
         docs = [document(view, full=False) for view in page.cases]
         click.echo(dump_json(CaseListItemSchema(many=True).dump(docs)))
         return
-    rows = [("ID", "CREATED (UTC)", "STATUS", "PROCEDURE", "MET")]
+    rows = [("ID", "CREATED (UTC)", "STATUS", "AGE", "PROCEDURE", "MET")]
     rows += [
         (
             view.case_id,
             f"{view.created_at:%Y-%m-%d %H:%M:%S}",
             view.status.value,
+            duration(view.age),
             view.determination.procedure_name,
             met(view),
         )
@@ -334,9 +336,44 @@ def list_cases(state: State, status: str | None, limit: int, as_json: bool) -> N
         click.echo("(no cases)")
 
 
+class Duration(click.ParamType):
+    """A span of time: seconds (``90``, ``1.5``), or a number with a unit: ``90s``, ``5m``,
+    ``2h``, ``1d``."""
+
+    name = "duration"
+    UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, dt.timedelta):
+            return value
+        text = str(value).strip().lower()
+        scale = self.UNITS.get(text[-1:], None)
+        number = text[:-1] if scale is not None else text
+        try:
+            seconds = float(number) * (scale or 1)
+        except ValueError:
+            self.fail(
+                f"{value!r} is not a duration: give seconds, or a number with a unit "
+                "(90s, 5m, 2h, 1d)",
+                param,
+                ctx,
+            )
+        if not math.isfinite(seconds):
+            self.fail("must be a finite number of seconds", param, ctx)
+        try:
+            return dt.timedelta(seconds=seconds)
+        except OverflowError:
+            self.fail("is too large", param, ctx)
+
+
 @main.command()
 @click.argument("case_id", required=False)
-@click.option("--by", "by_seconds", type=float, metavar="SECONDS", help="Move forward this far.")
+@click.option(
+    "--by",
+    type=Duration(),
+    metavar="DURATION",
+    help="Move forward this far: seconds, or with a unit (90s, 5m, 2h, 1d).",
+)
 @click.option(
     "--to",
     "to_status",
@@ -349,7 +386,7 @@ def list_cases(state: State, status: str | None, limit: int, as_json: bool) -> N
 def advance(
     state: State,
     case_id: str | None,
-    by_seconds: float | None,
+    by: dt.timedelta | None,
     to_status: str | None,
     every: bool,
 ) -> None:
@@ -357,26 +394,19 @@ def advance(
 
     \b
       casesvc advance CASE_ID --by 15         # 15 s further on
+      casesvc advance CASE_ID --by 2h         # two hours further on (also s, m, d)
       casesvc advance CASE_ID --to complete   # just far enough to be complete
       casesvc advance --all --by 10           # every case, 10 s further on
 
     The change is stored, so a running server and every other process see it at once.
     Only the simulated timeline moves; the case's created_at never changes.
     """
-    if (by_seconds is None) == (to_status is None):
-        raise click.UsageError("give exactly one of --by SECONDS and --to STAGE")
+    if (by is None) == (to_status is None):
+        raise click.UsageError("give exactly one of --by DURATION and --to STAGE")
     if every == (case_id is not None):
         raise click.UsageError("give either a CASE_ID or --all")
     if every and to_status is not None:
         raise click.UsageError("--all works with --by only")
-    by = None
-    if by_seconds is not None:
-        if not math.isfinite(by_seconds):
-            raise click.BadParameter("must be a finite number of seconds", param_hint="'--by'")
-        try:
-            by = dt.timedelta(seconds=by_seconds)
-        except OverflowError:
-            raise click.BadParameter("is too large", param_hint="'--by'") from None
     with state.service() as service:
         if every:
             assert by is not None
@@ -450,9 +480,20 @@ def dump_json(document: Any) -> str:
 
 
 def duration(delta: dt.timedelta) -> str:
-    """``15 s`` for short spans, ``1 day, 2:03:04`` for long ones (whole seconds, floored)."""
+    """A span as the web UI shows it, in whole seconds (floored), at most two units:
+    ``45 s``, ``3 min 05 s``, ``2 h 04 min``, ``11,574 d 1 h``."""
     whole = math.floor(delta.total_seconds())
-    return f"{whole} s" if abs(whole) < 120 else str(dt.timedelta(seconds=whole))
+    sign, s = ("-", -whole) if whole < 0 else ("", whole)
+    m, h, d = s // 60, s // 3600, s // 86400
+    if s < 60:
+        text = f"{s} s"
+    elif m < 60:
+        text = f"{m} min {s % 60:02d} s"
+    elif h < 24:
+        text = f"{h} h {m % 60:02d} min"
+    else:
+        text = f"{d:,} d {h % 24} h"
+    return sign + text
 
 
 def met(view: CaseSnapshot) -> str:

@@ -1,11 +1,18 @@
+import dataclasses
 import datetime as dt
+import json
+from typing import Any
 
+import peewee
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from freezegun.api import FrozenDateTimeFactory
 
+from casesvc import create_app
 from casesvc.api.cases import etag_matches
+from casesvc.config import Config
+from casesvc.db import close_all
 from casesvc.models import Case
 from casesvc.service import new_case_id
 
@@ -289,3 +296,51 @@ def test_docs_work_offline(client: FlaskClient) -> None:
 def test_etag_matching(header: str | None, expected: bool) -> None:
     """If-None-Match matches our ETag weakly, in a list, or as *; nothing else matches."""
     assert expected == etag_matches(header, "abc")
+
+
+ERROR_KEYS = ["code", "status", "message", "errors"]
+
+
+def failing_database(case_id: str) -> None:
+    raise peewee.OperationalError("database is locked")
+
+
+@pytest.mark.parametrize(
+    ("status", "method", "url", "request_kwargs", "config_overrides", "patched_get"),
+    [
+        (400, "get", "/cases?page_token=garbage", {}, {}, None),
+        (400, "post", "/cases", {"headers": {"Idempotency-Key": "a b"}}, {}, None),
+        (401, "get", "/cases", {}, {"api_tokens": ("tok_0123456789abcdefghijkl",)}, None),
+        (404, "get", "/cases/case_" + "0" * 24, {}, {}, None),
+        (404, "get", "/nowhere", {}, {}, None),
+        (405, "delete", "/cases", {}, {}, None),
+        (413, "post", "/cases", {"data": b"x" * 20_000}, {}, None),
+        (422, "get", "/cases?page_size=0", {}, {}, None),
+        (500, "get", "/cases/case_" + "0" * 24, {}, {}, lambda case_id: 1 / 0),
+        (503, "get", "/cases/case_" + "0" * 24, {}, {}, failing_database),
+    ],
+)
+def test_error_bodies_have_their_keys_in_the_documented_order(
+    config: Config,
+    frozen: FrozenDateTimeFactory,
+    status: int,
+    method: str,
+    url: str,
+    request_kwargs: dict[str, Any],
+    config_overrides: dict[str, Any],
+    patched_get: Any,
+) -> None:
+    """Every error status answers its keys in the order code, status, message, errors."""
+    app = create_app(dataclasses.replace(config, **config_overrides))
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    if patched_get is not None:
+        app.extensions["casesvc"].service.get = patched_get
+    try:
+        response = getattr(app.test_client(), method)(url, **request_kwargs)
+    finally:
+        close_all(app.extensions["casesvc"].service.database)
+    keys = list(json.loads(response.data))
+
+    assert status == response.status_code
+    assert ERROR_KEYS[: len(keys)] == keys
+    assert ERROR_KEYS[:3] == keys[:3]

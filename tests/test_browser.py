@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, expect
 
 from casesvc.api.render import document
+from casesvc.lifecycle import Status
 from casesvc.schemas import CaseSchema
 from casesvc.web import CONTENT_SECURITY_POLICY
 from tests.live import LiveServer, live_server, pause_page_clock
@@ -48,6 +49,12 @@ class Session:
         """Let ``seconds`` pass for the server and for the page's timers alike."""
         self.server.clock.advance(seconds)
         self.page.clock.run_for(int(seconds * 1000))
+
+    def tick_to_poll(self, seconds: float, path: str) -> None:
+        """``tick`` to the instant the page polls ``path``, and wait for that answer (so that
+        it arrives at that instant of the page's time, not later in a longer tick)."""
+        with self.page.expect_response(lambda r: r.url == self.server.url + path):
+            self.tick(seconds)
 
     def api_calls(self, method: str, pattern: str) -> list[Request]:
         return [
@@ -216,7 +223,8 @@ def stage_states(page: Page) -> dict[str, str]:
 
 
 def test_case_page_follows_the_lifecycle_and_stops_polling_at_complete(session: Session) -> None:
-    """The tracker moves through the stages as Retry-After says; polling stops at complete."""
+    """The tracker moves through the stages, polled every 5 s (or sooner, as Retry-After
+    says) with the ETag; polling stops at complete."""
     page = session.page
     case_id = session.server.create_case()
     gets = f"/cases/{case_id}"
@@ -229,19 +237,24 @@ def test_case_page_follows_the_lifecycle_and_stops_polling_at_complete(session: 
     expect(page.locator("[data-field=cpt] li")).to_have_count(len(submitted["cpt_codes"]))
     expect(page.locator("[data-field=status-badge]")).to_have_text("Submitted")
     expect(page.locator("[aria-current=step]")).to_have_attribute("data-stage", "submitted")
-    expect(page.locator("[data-field=age]")).to_have_text("0 s")
+    expect(page.locator("[data-field=since-created]")).to_have_text("0 s ago")
     expect(page.locator("[data-field=next]")).to_have_text("Processing in 10 s")
     expect(page.locator("[data-field=summary]")).to_contain_text("appears once processing starts")
     assert {"submitted": "In progress", "processing": "Waiting", "complete": "Waiting"} == (
         stage_states(page)
     )
 
-    # It waits the whole Retry-After: nothing at 9 s, a request at 10 s.
-    session.tick(9)
+    # An unchanged case answers 304 to the ETag the page sends back, 5 s on.
+    session.server.clock.advance(5)
+    with page.expect_response(lambda r: r.url.endswith(gets)) as answer:
+        page.clock.run_for(5_000)
+    assert 304 == answer.value.status
+    assert answer.value.request.headers["if-none-match"] == answer.value.headers["etag"]
+    session.tick(4)
     expect(page.locator("[data-field=next]")).to_have_text("Processing in 1 s")
-    expect(page.locator("[data-field=age]")).to_have_text("9 s")
+    expect(page.locator("[data-field=since-created]")).to_have_text("9 s ago")
     session.settle()
-    assert 1 == len(session.api_calls("GET", gets))
+    assert 2 == len(session.api_calls("GET", gets))
     session.tick(1)
     expect(page.locator("#case")).to_have_attribute("data-status", "processing")
     processing = case_document(session.server, case_id)
@@ -254,14 +267,9 @@ def test_case_page_follows_the_lifecycle_and_stops_polling_at_complete(session: 
     )
     expect(page.locator("[data-field=next]")).to_have_text("Complete in 20 s")
     expect(page.locator("[data-field=steps] > li")).to_have_count(0)
-
-    # An unchanged case answers 304 to the ETag the page sends back: let the page's
-    # 20 s pass while the server sees only 19 s, so the case is still processing.
-    session.server.clock.advance(19)
-    with page.expect_response(lambda r: r.url.endswith(gets)) as answer:
-        page.clock.run_for(20_000)
-    assert 304 == answer.value.status
-    assert answer.value.request.headers["if-none-match"] == answer.value.headers["etag"]
+    for _ in range(3):
+        session.tick_to_poll(5, gets)
+    session.tick(4)
     expect(page.locator("[data-field=next]")).to_have_text("Complete in 1 s")
     expect(page.locator("[data-field=status-badge]")).to_have_text("Processing")
 
@@ -273,12 +281,142 @@ def test_case_page_follows_the_lifecycle_and_stops_polling_at_complete(session: 
     outcome = page.get_by_role("region", name="Determination", exact=True)
     expect(outcome).to_contain_text("Criteria met" if complete["is_met"] else "Criteria not met")
     expect(page.locator("[data-field=next]")).to_have_text("None, review complete")
+    expect(page.get_by_role("button", name="Check now")).to_be_hidden()
     requests_at_complete = len(session.api_calls("GET", gets))
-    assert 4 == requests_at_complete
+    assert 7 == requests_at_complete  # at 0, 5, 10, 15, 20, 25 and 30 s
     session.tick(600)
     session.settle()
     assert requests_at_complete == len(session.api_calls("GET", gets))
+    expect(page.locator("[data-field=since-created]")).to_have_text("10 min 30 s ago")
     assert [] == session.console_errors
+
+
+def facts(page: Page) -> dict[str, str]:
+    """The case page's facts list, term to value."""
+    terms = page.locator(".facts:not(.facts-inline) dt").all_text_contents()
+    values = page.locator(".facts:not(.facts-inline) dd").all_text_contents()
+    return dict(zip(terms, values, strict=True))
+
+
+def advance(server: LiveServer, case_id: str, to: Status) -> None:
+    """Fast-forward a case as `casesvc advance CASE_ID --to STAGE` does."""
+    with server.service.database.connection_context():
+        server.service.advance(case_id, to=to)
+
+
+def test_a_fast_forward_shows_within_5_s_and_the_page_never_contradicts_the_cli(
+    session: Session,
+) -> None:
+    """A case fast-forwarded to complete (as the CLI does) while its page is open shows
+    within 5 s, and the page gives no age the CLI would contradict: only the time since
+    creation, named so."""
+    page = session.page
+    case_id = session.server.create_case()
+    session.open(f"/dashboard/case/{case_id}")
+    expect(page.locator("#case")).to_have_attribute("data-status", "submitted")
+    session.tick(2)
+
+    advance(session.server, case_id, Status.COMPLETE)
+    session.tick(3)
+
+    expect(page.locator("#case")).to_have_attribute("data-status", "complete")
+    expect(page.locator("[data-field=next]")).to_have_text("None, review complete")
+    assert {
+        "Case ID": case_id,
+        "Created": "Mar 2, 2026, 2:30:00 PM",
+        "Since created": "5 s ago",
+        "Next stage": "None, review complete",
+    } == facts(page)
+    assert 0 == page.get_by_text(re.compile(r"\bage\b", re.IGNORECASE)).count()
+
+
+def test_check_now_asks_at_once(session: Session) -> None:
+    """Check now fetches the case at once, between two polls."""
+    page = session.page
+    case_id = session.server.create_case()
+    session.open(f"/dashboard/case/{case_id}")
+    expect(page.locator("#case")).to_have_attribute("data-status", "submitted")
+
+    advance(session.server, case_id, Status.PROCESSING)
+    page.get_by_role("button", name="Check now").click()
+
+    expect(page.locator("#case")).to_have_attribute("data-status", "processing")
+    assert 2 == len(session.api_calls("GET", f"/cases/{case_id}"))
+
+
+def set_visibility(page: Page, state: str) -> None:
+    """Make the page believe its tab was hidden or shown."""
+    page.evaluate(
+        """(state) => {
+            const hidden = state === "hidden";
+            Object.defineProperty(document, "visibilityState", {value: state, configurable: true});
+            Object.defineProperty(document, "hidden", {value: hidden, configurable: true});
+            document.dispatchEvent(new Event("visibilitychange"));
+        }""",
+        state,
+    )
+
+
+def test_a_hidden_tab_polls_as_retry_after_says_and_asks_at_once_when_shown(
+    session: Session,
+) -> None:
+    """Hidden, the page waits the whole Retry-After; shown again, it asks at once."""
+    page = session.page
+    case_id = session.server.create_case()
+    gets = f"/cases/{case_id}"
+    session.open(f"/dashboard/case/{case_id}")
+    expect(page.locator("#case")).to_have_attribute("data-status", "submitted")
+    set_visibility(page, "hidden")
+    session.tick_to_poll(5, gets)  # due while visible
+    session.tick_to_poll(5, gets)  # processing: Retry-After 20
+    expect(page.locator("#case")).to_have_attribute("data-status", "processing")
+
+    session.tick(5)
+    session.settle()
+    assert 3 == len(session.api_calls("GET", gets))
+    advance(session.server, case_id, Status.COMPLETE)
+    set_visibility(page, "visible")
+
+    expect(page.locator("#case")).to_have_attribute("data-status", "complete")
+    assert 4 == len(session.api_calls("GET", gets))
+
+
+def test_the_countdown_reaches_0_when_the_status_changes(session: Session) -> None:
+    """With an answer that arrives half a second after it was asked for, "in N s" still
+    counts whole seconds to the change (no second added by rounding up twice) and reaches
+    0 at the instant the status changes."""
+    page = session.page
+    case_id = session.server.create_case()
+    path = f"/cases/{case_id}"
+    gets = session.server.url + path
+    held: list[Any] = []
+    session.open(f"/dashboard/case/{case_id}")
+    expect(page.locator("#case")).to_have_attribute("data-status", "submitted")
+    session.tick_to_poll(5, path)
+    session.tick(4)
+    page.route(gets, lambda route: held.append(route))
+
+    with page.expect_request(gets):
+        session.tick(1)  # the poll due at 10 s leaves now; its answer comes 0.5 s later
+    while not held:
+        page.wait_for_timeout(10)
+    session.tick(0.5)
+    held.pop().continue_()
+    page.unroute(gets)
+
+    expect(page.locator("#case")).to_have_attribute("data-status", "processing")
+    next_stage = page.locator("[data-field=next]")
+    expect(next_stage).to_have_text("Complete in 20 s")  # 19.5 s to go
+    session.tick(0.5)
+    expect(next_stage).to_have_text("Complete in 19 s")  # at 11 s
+    session.tick_to_poll(4.5, path)  # the page polls every 5 s: at 15.5, 20.5 and 25.5 s
+    session.tick_to_poll(5, path)
+    session.tick_to_poll(5, path)
+    session.tick(3.5)
+    expect(next_stage).to_have_text("Complete in 1 s")  # at 29 s
+    session.tick(1)
+    expect(next_stage).to_have_text(re.compile(r"^(Complete, any moment now|None, .*)$"))
+    assert "complete" == case_document(session.server, case_id)["status"]
 
 
 def test_complete_case_shows_every_step_with_the_right_counts(session: Session) -> None:
@@ -291,6 +429,7 @@ def test_complete_case_shows_every_step_with_the_right_counts(session: Session) 
 
     cards = page.locator("details.step")
     expect(cards).to_have_count(len(doc["steps"]))
+    keys = [step["key"] for step in doc["steps"]]
     for index, step in enumerate(doc["steps"]):
         card = cards.nth(index)
         assert card.get_attribute("open") is None, "steps start collapsed"
@@ -311,6 +450,11 @@ def test_complete_case_shows_every_step_with_the_right_counts(session: Session) 
                 sum(item["selected"] for item in step["logic"])
             )
         expect(card.locator(".decision")).to_have_text(step["decision"])
+        if step["next_step"] in keys:  # named as the headings name steps, counting from 1
+            expect(card.locator(".facts-inline dd").nth(1)).to_have_text(
+                f"Step {keys.index(step['next_step']) + 1}"
+            )
+            expect(card.locator(".step-number")).to_have_text(f"Step {index + 1} of {len(keys)}")
         expect(card.locator(".step-meta .badge")).to_have_text(
             "Met" if step["is_met"] else "Not met"
         )
@@ -360,7 +504,7 @@ def test_network_errors_reconnect_with_backoff_then_stop(session: Session) -> No
     expect(page.locator("#case")).to_have_attribute("data-status", "submitted")
 
     page.route(session.server.url + gets, lambda route: route.abort("connectionrefused"))
-    session.tick(10)
+    session.tick(5)
     note = page.locator("[data-field=connection]")
     for attempt, backoff in enumerate([1, 2, 4, 8, 16], start=2):
         expect(note).to_have_text(
@@ -397,7 +541,7 @@ def test_server_errors_honour_their_retry_after(session: Session) -> None:
         lambda route: route.fulfill(status=503, json=body, headers={"Retry-After": "5"}),
         times=1,
     )
-    session.tick(10)
+    session.tick(5)
     note = page.locator("[data-field=connection]")
     expect(note).to_have_text("casesvc answered 503. Reconnecting in 5 s (attempt 2 of 6)…")
     session.tick(4)
@@ -517,3 +661,58 @@ def test_pages_fit_the_width(session: Session, width: int) -> None:
         )
         assert 0 == overflow, path
     assert [] == session.console_errors
+
+
+# -- the API docs ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def docs(browser: Browser, database_url: str) -> Iterator[Session]:
+    """/docs in a page on real time (Swagger UI's own timers must run)."""
+    with live_server(database_url) as server:
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        try:
+            yield Session(server, page)
+        finally:
+            context.close()
+
+
+def test_docs_try_it_out_creates_a_new_case_each_time(docs: Session) -> None:
+    """Two Try-it-out executions of POST /cases on /docs create two different cases."""
+    page = docs.page
+    docs.open("/docs")
+    operation = page.locator("#operations-cases-createCase")
+    operation.locator(".opblock-summary").click()
+    operation.get_by_role("button", name="Try it out").click()
+    created = []
+    for _ in range(2):
+        with page.expect_response(
+            lambda r: r.request.method == "POST" and r.url == docs.server.url + "/cases"
+        ) as answer:
+            operation.get_by_role("button", name="Execute").click()
+        created.append((answer.value.status, answer.value.json()["case_id"]))
+        assert answer.value.headers.get("idempotent-replayed") is None
+
+    assert [201, 201] == [status for status, _ in created]
+    assert 2 == len({case_id for _, case_id in created})
+    assert 2 == docs.server.count_cases()
+
+
+def test_docs_link_to_the_dashboard_show_no_locks_and_log_no_errors(docs: Session) -> None:
+    """/docs links back to the dashboard, has no Authorize button or lock icons without
+    API tokens, and the browser finds its icon (no 404 for /favicon.ico)."""
+    page = docs.page
+    failed = []
+    page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
+    docs.open("/docs")
+    expect(page.locator("#operations-cases-createCase")).to_be_visible()
+    expect(page.locator(".opblock")).to_have_count(6)
+
+    assert 0 == page.locator(".btn.authorize, .authorization__btn").count()
+    favicon = page.request.get(docs.server.url + "/favicon.ico")
+    assert (200, "image/svg+xml") == (favicon.status, favicon.headers["content-type"][:13])
+    page.get_by_role("link", name="casesvc dashboard").click()
+    page.wait_for_url(docs.server.url + "/dashboard")
+    assert ([], []) == (failed, docs.console_errors)

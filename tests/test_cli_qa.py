@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import urllib.request
@@ -163,7 +164,7 @@ def test_list_is_an_aligned_table_newest_first(run: Run, frozen: FrozenDateTimeF
     lines = run("list").stdout.splitlines()
 
     assert 3 == len(lines)
-    assert ["ID", "CREATED", "(UTC)", "STATUS", "PROCEDURE"] == lines[0].split()[:5]
+    assert ["ID", "CREATED", "(UTC)", "STATUS", "AGE", "PROCEDURE"] == lines[0].split()[:6]
     assert [newer, older] == [line.split()[0] for line in lines[1:]]
     assert [["2026-03-01", "12:00:40", "submitted"], ["2026-03-01", "12:00:00", "complete"]] == [
         line.split()[1:4] for line in lines[1:]
@@ -172,6 +173,19 @@ def test_list_is_an_aligned_table_newest_first(run: Run, frozen: FrozenDateTimeF
     assert ["submitted", "complete"] == [line[column:].split()[0] for line in lines[1:]]
     assert "-" == lines[1].split()[-1]
     assert lines[2].split()[-1] in {"yes", "no"}
+
+
+def test_list_shows_each_age_as_show_does(run: Run, frozen: FrozenDateTimeFactory) -> None:
+    """list has an AGE column, in the same words as show."""
+    case_id = created(run)
+    run("advance", case_id, "--by", "11574d")
+    frozen.tick(6414)
+
+    lines = run("list").stdout.splitlines()
+
+    column = lines[0].index("AGE")
+    assert "11,574 d 1 h" == lines[1][column:].split("  ")[0]
+    assert "  age             11,574 d 1 h of the 30 s review\n" in run("show", case_id).stdout
 
 
 def test_list_filters_and_limits(run: Run, frozen: FrozenDateTimeFactory) -> None:
@@ -246,6 +260,50 @@ def test_advance_by_across_each_boundary(
     assert (0, "") == (result.exit_code, result.stderr)
     assert result.stdout.startswith(f"{case_id}  {status}")
     assert (status, before["created_at"]) == (after["status"], after["created_at"])
+
+
+@pytest.mark.parametrize(
+    ("by", "says"),
+    [
+        ("90", "age 1 min 30 s  (fast-forwarded 1 min 30 s in all)"),
+        ("90s", "age 1 min 30 s  (fast-forwarded 1 min 30 s in all)"),
+        ("1.5m", "age 1 min 30 s  (fast-forwarded 1 min 30 s in all)"),
+        ("5m", "age 5 min 00 s  (fast-forwarded 5 min 00 s in all)"),
+        ("2h", "age 2 h 00 min  (fast-forwarded 2 h 00 min in all)"),
+        ("7261", "age 2 h 01 min  (fast-forwarded 2 h 01 min in all)"),
+        ("1d", "age 1 d 0 h  (fast-forwarded 1 d 0 h in all)"),
+        ("1000000000", "age 11,574 d 1 h  (fast-forwarded 11,574 d 1 h in all)"),
+    ],
+)
+def test_advance_by_takes_units_and_prints_durations_in_words(
+    run: Run, by: str, says: str
+) -> None:
+    """--by takes seconds or a unit (s, m, h, d); advance prints spans as the web UI does."""
+    case_id = created(run)
+
+    result = run("advance", case_id, "--by", by)
+
+    assert (0, f"{case_id}  complete    {says}\n") == (result.exit_code, result.stdout)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [
+        (0, "0 s"),
+        (59.9, "59 s"),
+        (60, "1 min 00 s"),
+        (3599, "59 min 59 s"),
+        (3600, "1 h 00 min"),
+        (86399, "23 h 59 min"),
+        (86400, "1 d 0 h"),
+        (1_000_000_000, "11,574 d 1 h"),
+        (-5, "-5 s"),
+        (-90, "-1 min 30 s"),
+    ],
+)
+def test_durations_read_like_the_web_ui(seconds: float, words: str) -> None:
+    """Spans print in at most two units, never as Python's timedelta."""
+    assert words == cli.duration(dt.timedelta(seconds=seconds))
 
 
 @pytest.mark.parametrize(
@@ -352,7 +410,7 @@ def test_advance_all_with_no_cases(run: Run) -> None:
 @pytest.mark.parametrize(
     ("args", "says"),
     [
-        (["{id}"], "give exactly one of --by SECONDS and --to STAGE"),
+        (["{id}"], "give exactly one of --by DURATION and --to STAGE"),
         (["{id}", "--by", "5", "--to", "complete"], "give exactly one of --by"),
         (["--by", "5"], "give either a CASE_ID or --all"),
         (["{id}", "--all", "--by", "5"], "give either a CASE_ID or --all"),

@@ -34,6 +34,7 @@ blp = Blueprint(
     description="Prior-authorization cases and their review lifecycle.",
 )
 
+
 RETRY_AFTER = {
     "description": "Seconds until the case's status next changes (absent once complete).",
     "schema": {"type": "integer", "minimum": 1},
@@ -57,16 +58,18 @@ IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
     "required": False,
-    "description": "A key the client makes up for this one creation (a UUID, say) and sends "
-    "again with every retry of it. A key that already created a case creates nothing more: "
-    "the answer is that case as it stands now, marked `Idempotent-Replayed: true`.",
+    # No `example`: Swagger UI would fill it in for every visitor's "Try it out", and after
+    # the first, every creation would replay that one case.
+    "description": "A key the client makes up for this one creation (a UUID, say, such as "
+    "`5f0c6a0e-7c1b-4f38-9d2a-2f3c8e1b4a77`) and sends again with every retry of it. A key "
+    "that already created a case creates nothing more: the answer is that case as it stands "
+    "now, marked `Idempotent-Replayed: true`.",
     "schema": {
         "type": "string",
         "minLength": 1,
         "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH,
         "pattern": IDEMPOTENCY_KEY_PATTERN,
     },
-    "example": "5f0c6a0e-7c1b-4f38-9d2a-2f3c8e1b4a77",
 }
 IDEMPOTENT_REPLAYED = {
     "description": "`true` when the Idempotency-Key had already created this case, so "

@@ -133,18 +133,20 @@ def require_tokens(app: Flask, tokens: tuple[str, ...]) -> None:
 
 
 def document_security(api: Api, *, required: bool) -> None:
-    """Declare the bearer scheme in the OpenAPI document: required when tokens are
-    configured, optional (``{}`` allowed) when they are not."""
+    """Declare the bearer scheme in the OpenAPI document, required by every operation that
+    does not opt out, when tokens are configured. Without tokens the document declares no
+    scheme at all, so that Swagger UI shows no lock icons and no Authorize button."""
+    if not required:
+        return
     api.spec.components.security_scheme(
         BEARER_SCHEME,
         {
             "type": "http",
             "scheme": "bearer",
-            "description": "One of the tokens in CASESVC_API_TOKENS, when the server sets it.",
+            "description": "One of the tokens in CASESVC_API_TOKENS.",
         },
     )
-    requirement: list[dict[str, list[str]]] = [{BEARER_SCHEME: []}]
-    api.spec.options["security"] = requirement if required else [*requirement, {}]
+    api.spec.options["security"] = [{BEARER_SCHEME: []}]
 
 
 def _is_protected(path: str) -> bool:

@@ -18,6 +18,10 @@ from casesvc.schemas import NAMED_ENUMS, ApiErrorSchema
 
 log = logging.getLogger(__name__)
 
+# Every error body's keys, in the documented order (a 422 from webargs comes without a
+# message, which is added last, so the order is set here once for all).
+ERROR_KEYS = ("code", "status", "message", "errors")
+
 
 class Converter(OpenAPIConverter):
     def schema2jsonschema(self, schema: Any) -> dict[str, Any]:
@@ -69,7 +73,7 @@ class Api(flask_smorest.Api):
         # which the stock handler drops, but not the HTML Content-Type.
         merged = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
         merged.update(headers or {})
-        return payload, code, merged
+        return {k: payload[k] for k in ERROR_KEYS if k in payload}, code, merged
 
     def _register_pagination_header(self) -> None:
         """Nothing: casesvc pages with tokens, not flask-smorest's page numbers, and the stock

@@ -7,7 +7,15 @@ every piece of case text with ``textContent``.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from werkzeug.wrappers import Response as BaseResponse
 
 # Same-origin scripts and styles only; no inline script or style, no framing, no plugins.
@@ -53,6 +61,13 @@ def case(case_id: str) -> str:
 @blp.get("/dashboard/cases")
 def cases() -> str:
     return render_template("web/cases.html", page="cases")
+
+
+@blp.get("/favicon.ico")
+def favicon() -> Response:
+    # Where browsers look on pages that name no icon (/docs, /openapi.json): the SVG one.
+    assert blp.static_folder is not None
+    return send_from_directory(blp.static_folder, "favicon.svg", mimetype="image/svg+xml")
 
 
 @blp.after_request

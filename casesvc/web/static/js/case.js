@@ -1,4 +1,6 @@
-// The live case page: polls GET /cases/{id} as Retry-After says, with the ETag, until complete.
+// The live case page: polls GET /cases/{id} with the ETag (a cheap 304 while nothing changed)
+// until complete: as Retry-After says, and at least every 5 s while the tab is visible, so a
+// fast-forward from the CLI shows within seconds.
 import { getCase } from "./api.js";
 import {
   el,
@@ -13,6 +15,7 @@ import {
 } from "./ui.js";
 
 const FALLBACK_WAIT_S = 2; // when an answer carries no usable Retry-After
+const VISIBLE_POLL_S = 5; // the longest wait between two polls while the tab is visible
 const MAX_WAIT_S = 3600;
 const MAX_FAILURES = 6; // consecutive network/server failures before live updates stop
 const MAX_BACKOFF_S = 30;
@@ -31,6 +34,8 @@ const state = {
   failures: 0,
   timer: null,
   ticker: null,
+  polling: false, // a request is in flight
+  stopped: false, // complete, not found, or given up after failures: no more polls
   renderedSummary: null,
   renderedSteps: false,
 };
@@ -43,25 +48,53 @@ function schedule(seconds) {
 }
 
 async function poll() {
+  if (state.polling) return;
+  clearTimeout(state.timer);
   state.timer = null;
+  state.polling = true;
   let answer;
   try {
     answer = await getCase(caseId, state.etag);
   } catch (error) {
+    state.polling = false;
     handleError(error);
     return;
   }
+  state.polling = false;
   state.failures = 0;
   connection.hidden = true;
   failedBox.hidden = true;
   state.etag = answer.etag;
   if (!answer.notModified) state.document = answer.document;
   const wait = answer.retryAfter ?? FALLBACK_WAIT_S;
-  state.nextStageAt = answer.retryAfter === null ? null : performance.now() + wait * 1000;
+  // Retry-After is whole seconds rounded up: the stage is due between wait - 1 and wait
+  // seconds from now. Count down to the middle of that second, so that the page's own
+  // rounding up does not add a second more.
+  state.nextStageAt =
+    answer.retryAfter === null ? null : performance.now() + (wait - 0.5) * 1000;
   render();
-  startTicker(); // display only: the age keeps counting, without requests
-  if (state.document.status === "complete") return; // nothing more will change: stop polling
-  schedule(Math.min(Math.max(wait, 1), MAX_WAIT_S));
+  if (state.document.status === "complete") {
+    stop(); // nothing more will change: stop polling
+    startTicker(); // the time since creation keeps counting, without requests
+    return;
+  }
+  startTicker(); // display only: the countdown keeps going between polls, without requests
+  const cap = document.visibilityState === "hidden" ? MAX_WAIT_S : VISIBLE_POLL_S;
+  schedule(Math.min(Math.max(wait, 1), cap, MAX_WAIT_S));
+}
+
+/** Ask now (the Check now button, or the tab coming back into view). */
+function checkNow() {
+  if (state.stopped || state.polling) return;
+  poll();
+}
+
+function stop() {
+  state.stopped = true;
+  clearTimeout(state.timer);
+  state.timer = null;
+  stopTicker();
+  field("check-now").hidden = true;
 }
 
 function handleError(error) {
@@ -72,7 +105,7 @@ function handleError(error) {
   const transient = error.status === 0 || error.status === 429 || error.status >= 500;
   state.failures += 1;
   if (!transient || state.failures >= MAX_FAILURES) {
-    stopTicker();
+    stop();
     connection.hidden = true;
     failedBox.querySelector(".alert-title").textContent = transient
       ? "casesvc can't be reached."
@@ -96,6 +129,8 @@ function handleError(error) {
 function retryNow() {
   failedBox.hidden = true;
   state.failures = 0;
+  state.stopped = false;
+  field("check-now").hidden = false;
   poll();
 }
 
@@ -137,30 +172,49 @@ function renderTracker(status) {
   }
 }
 
-/** Age (from created_at) and the time to the next stage (from the last Retry-After). */
+/**
+ * What the page can know for sure: the time since the case was created (by this browser's
+ * clock), and the time to the next stage (from the server's last Retry-After). The review's
+ * own timeline can be fast-forwarded (`casesvc advance`), so time since creation is never
+ * called the case's age.
+ */
 function renderClock() {
   const doc = state.document;
   if (!doc) return;
-  const age = (Date.now() - new Date(doc.created_at).getTime()) / 1000;
-  field("age").textContent = formatDuration(age);
+  const since = (Date.now() - new Date(doc.created_at).getTime()) / 1000;
+  field("since-created").textContent = `${formatDuration(since)} ago`;
   const next = field("next");
   if (doc.status === "complete") {
     next.textContent = "None, review complete";
     return;
   }
   const following = STATUS_LABELS[STAGES[STAGES.indexOf(doc.status) + 1]];
-  const left =
-    state.nextStageAt === null ? 0 : Math.ceil((state.nextStageAt - performance.now()) / 1000);
+  const left = state.nextStageAt === null ? 0 : secondsLeft();
   next.textContent =
     left > 0 ? `${following} in ${formatDuration(left)}` : `${following}, any moment now`;
 }
 
+/** Whole seconds (rounded up) until the next stage is due. */
+function secondsLeft() {
+  return Math.ceil((state.nextStageAt - performance.now()) / 1000);
+}
+
+/** Redraw the clock each time one of its whole seconds changes: the countdown's, or those
+ * since creation (so each changes on time, not up to a second late). */
 function startTicker() {
-  if (state.ticker === null) state.ticker = setInterval(renderClock, 1000);
+  stopTicker();
+  const since = Date.now() - new Date(state.document.created_at).getTime();
+  const waits = [1000 - (((since % 1000) + 1000) % 1000)];
+  if (state.nextStageAt !== null) waits.push((state.nextStageAt - performance.now()) % 1000);
+  const wait = Math.min(...waits.filter((ms) => ms > 0), 1000);
+  state.ticker = setTimeout(() => {
+    renderClock();
+    startTicker();
+  }, wait);
 }
 
 function stopTicker() {
-  clearInterval(state.ticker);
+  clearTimeout(state.ticker);
   state.ticker = null;
 }
 
@@ -195,7 +249,9 @@ function renderDetermination(doc) {
   );
   outcome.hidden = false;
   const count = doc.steps.length;
-  field("steps").replaceChildren(...doc.steps.map((step, index) => renderStep(step, index, count)));
+  field("steps").replaceChildren(
+    ...doc.steps.map((step, index) => renderStep(step, index, count, doc.steps)),
+  );
   const toggle = field("expand-all");
   toggle.hidden = doc.steps.length === 0;
   toggle.addEventListener("click", () => {
@@ -223,13 +279,15 @@ function choiceList(items, { keyed }) {
   );
 }
 
-function nextStepText(next) {
+/** The step a step leads to, named as its heading names it ("Step 2"), not by its key. */
+function nextStepText(next, steps) {
   if (next === "SUCCESS") return "End of review: leads to the requested service";
   if (next === "FAILURE") return "End of review: does not lead to the requested service";
-  return `Question ${next}`;
+  const index = steps.findIndex((step) => step.key === next);
+  return index === -1 ? `Question ${next}` : `Step ${index + 1}`;
 }
 
-function renderStep(step, index, count) {
+function renderStep(step, index, count, steps) {
   const body = el("div", { class: "step-body" });
   body.append(el("h3", { text: "Options" }), choiceList(step.options, { keyed: true }));
   if (step.logic && step.logic.length) {
@@ -245,7 +303,7 @@ function renderStep(step, index, count) {
         el("dt", { text: "Decision" }),
         el("dd", { class: "decision", text: step.decision }),
       ),
-      el("div", {}, el("dt", { text: "Next" }), el("dd", { text: nextStepText(step.next_step) })),
+      el("div", {}, el("dt", { text: "Next" }), el("dd", { text: nextStepText(step.next_step, steps) })),
     ),
   );
   const reasoning = el(
@@ -300,11 +358,16 @@ function renderStep(step, index, count) {
 }
 
 function showNotFound() {
-  stopTicker();
+  stop();
   root.hidden = true;
   document.getElementById("not-found").hidden = false;
   document.title = "Case not found · casesvc";
 }
 
 failedBox.querySelector("[data-role=retry]").addEventListener("click", retryNow);
+field("check-now").addEventListener("click", () => (failedBox.hidden ? checkNow() : retryNow()));
+document.addEventListener("visibilitychange", () => {
+  // Back in view: ask at once, unless failures are being backed off from.
+  if (document.visibilityState === "visible" && state.failures === 0) checkNow();
+});
 poll();
