@@ -43,7 +43,7 @@ def scenarios() -> dict[str, Callable[[], None]]:
         Config(database_url=f"sqlite:///{tempfile.mkdtemp()}/bench.db", auto_upgrade=True)
     )
     service = app.extensions["casesvc"].service
-    with service.database.connection_context():
+    with service.database.connection_context(), Case.bind_ctx(service.database):
         submitted = service.create()
         complete = service.create().case_id
         started = Case.get_by_id(complete).timeline_started_at

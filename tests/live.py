@@ -74,7 +74,7 @@ class LiveServer:
     def count_cases(self) -> int:
         """Rows in the cases table, read straight from the database."""
         with self.service.database.connection_context():
-            return int(Case.select().count())
+            return int(Case.select().count(self.service.database))
 
     def create_case(self) -> str:
         """A case created through the service, exactly as POST /cases does."""
