@@ -35,25 +35,6 @@ blp = Blueprint(
 )
 
 
-RETRY_AFTER = {
-    "description": "Seconds until the case's status next changes (absent once complete).",
-    "schema": {"type": "integer", "minimum": 1},
-}
-CACHE_CONTROL = {
-    "description": "Always `no-store`: cases hold clinical data.",
-    "required": True,
-    "schema": {"type": "string"},
-}
-ETAG = {
-    "description": "Entity tag of this representation, for `If-None-Match`.",
-    "required": True,
-    "schema": {"type": "string"},
-}
-LOCATION = {
-    "description": "The new case's URL, relative to the server.",
-    "required": True,
-    "schema": {"type": "string"},
-}
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -69,35 +50,6 @@ IDEMPOTENCY_KEY = {
         "minLength": 1,
         "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH,
         "pattern": IDEMPOTENCY_KEY_PATTERN,
-    },
-}
-IDEMPOTENT_REPLAYED = {
-    "description": "`true` when the Idempotency-Key had already created this case, so "
-    "nothing new was created (absent otherwise).",
-    "schema": {"type": "string", "enum": ["true"]},
-}
-
-UNAVAILABLE = {
-    "schema": ApiErrorSchema,
-    "description": "The database is unavailable for a moment; try again after `Retry-After`.",
-    "headers": {
-        "Retry-After": {
-            "description": "Seconds to wait before trying again.",
-            "required": True,
-            "schema": {"type": "integer", "minimum": 1},
-        }
-    },
-}
-UNAUTHORIZED = {
-    "schema": ApiErrorSchema,
-    "description": "The server requires a bearer token (CASESVC_API_TOKENS) and none, or a "
-    "wrong one, was sent.",
-    "headers": {
-        "WWW-Authenticate": {
-            "description": "The bearer challenge.",
-            "required": True,
-            "schema": {"type": "string"},
-        }
     },
 }
 
@@ -126,21 +78,21 @@ class Cases(MethodView):
     @blp.alt_response(
         400, schema=ApiErrorSchema, description="The Idempotency-Key header is not valid."
     )
-    @blp.alt_response(401, **UNAUTHORIZED)
+    @blp.alt_response(401, response="Unauthorized")
     @blp.response(
         201,
         CaseSchema,
         description="The case was created and committed (or, on a replayed Idempotency-Key, "
         "had been).",
         headers={
-            "Location": LOCATION,
-            "Retry-After": RETRY_AFTER,
-            "Cache-Control": CACHE_CONTROL,
-            "ETag": ETAG,
-            "Idempotent-Replayed": IDEMPOTENT_REPLAYED,
+            "Location": "Location",
+            "Retry-After": "RetryAfter",
+            "Cache-Control": "CacheControl",
+            "ETag": "ETag",
+            "Idempotent-Replayed": "IdempotentReplayed",
         },
     )
-    @blp.alt_response(503, **UNAVAILABLE)
+    @blp.alt_response(503, response="Unavailable")
     def post(self) -> Any:
         """Create a case
 
@@ -168,11 +120,11 @@ class Cases(MethodView):
         200,
         CasePageSchema,
         description="A page of cases, newest first.",
-        headers={"Cache-Control": CACHE_CONTROL},
+        headers={"Cache-Control": "CacheControl"},
     )
     @blp.alt_response(400, schema=ApiErrorSchema, description="Invalid page_token.")
-    @blp.alt_response(401, **UNAUTHORIZED)
-    @blp.alt_response(503, **UNAVAILABLE)
+    @blp.alt_response(401, response="Unauthorized")
+    @blp.alt_response(503, response="Unavailable")
     def get(
         self,
         page_size: int,
@@ -198,6 +150,7 @@ class Cases(MethodView):
         return json_response(body, 200, {"Cache-Control": "no-store"})
 
 
+CASE_HEADERS = {"Retry-After": "RetryAfter", "Cache-Control": "CacheControl", "ETag": "ETag"}
 CASE_ID = {
     "in": "path",
     "name": "case_id",
@@ -224,16 +177,16 @@ class Case(MethodView):
         200,
         CaseSchema,
         description="The case as it stands now.",
-        headers={"Retry-After": RETRY_AFTER, "Cache-Control": CACHE_CONTROL, "ETag": ETAG},
+        headers=CASE_HEADERS,
     )
     @blp.alt_response(
         304,
         description="Not modified since the ETag given in If-None-Match.",
-        headers={"Retry-After": RETRY_AFTER, "Cache-Control": CACHE_CONTROL, "ETag": ETAG},
+        headers=CASE_HEADERS,
     )
-    @blp.alt_response(401, **UNAUTHORIZED)
+    @blp.alt_response(401, response="Unauthorized")
     @blp.alt_response(404, schema=ApiErrorSchema, description="No case has this id.")
-    @blp.alt_response(503, **UNAVAILABLE)
+    @blp.alt_response(503, response="Unavailable")
     def get(self, case_id: str) -> Any:
         """Get a case
 

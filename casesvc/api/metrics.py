@@ -30,7 +30,6 @@ from flask_smorest import Blueprint
 from werkzeug.exceptions import NotFound
 
 from casesvc.api import app_state
-from casesvc.api.cases import UNAUTHORIZED
 from casesvc.config import MULTIPROC_VARIABLE, Config
 from casesvc.schemas import ApiErrorSchema
 
@@ -153,7 +152,7 @@ class MetricsText(MethodView):
             }
         },
     )
-    @blp.alt_response(401, **UNAUTHORIZED)
+    @blp.alt_response(401, response="Unauthorized")
     @blp.alt_response(404, schema=ApiErrorSchema, description="Metrics are off on this server.")
     def get(self) -> Response:
         """Read the metrics

@@ -14,6 +14,7 @@ from flask import Flask
 from marshmallow import fields
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from casesvc.api import components
 from casesvc.schemas import NAMED_ENUMS, ApiErrorSchema
 
 log = logging.getLogger(__name__)
@@ -90,4 +91,5 @@ def make_api(app: Flask, info: dict[str, Any]) -> Api:
             name, {"type": "string", "enum": values, "description": description}
         )
     api.ma_plugin.converter.add_attribute_function(enum_reference)
+    components.register(api)
     return api
