@@ -46,3 +46,14 @@ def test_version_and_help() -> None:
     help_text = CliRunner().invoke(main, ["--help"]).output
     assert "3    case not found" in help_text
     assert EXIT_USAGE == CliRunner().invoke(main, ["serve", "--port", "0"]).exit_code
+
+
+def test_database_url_goes_before_or_after_the_command(database_url: str) -> None:
+    """--database-url works before the command and after it, with the same result."""
+    created = CliRunner().invoke(main, ["create", "--database-url", database_url])
+    case_id = created.stdout.strip()
+    before = CliRunner().invoke(main, ["--database-url", database_url, "show", case_id, "--json"])
+    after = CliRunner().invoke(main, ["show", case_id, "--json", "--database-url", database_url])
+
+    assert (0, 0, 0) == (created.exit_code, before.exit_code, after.exit_code)
+    assert before.stdout == after.stdout

@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 from freezegun.api import FrozenDateTimeFactory
 
 import cli
+from casesvc import terminal
 from casesvc.determinations import Catalog
 from casesvc.service import CaseService, new_case_id
 from cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_NOT_FOUND, EXIT_USAGE, main
@@ -303,7 +304,7 @@ def test_advance_by_takes_units_and_prints_durations_in_words(
 )
 def test_durations_read_like_the_web_ui(seconds: float, words: str) -> None:
     """Spans print in at most two units, never as Python's timedelta."""
-    assert words == cli.duration(dt.timedelta(seconds=seconds))
+    assert words == terminal.duration(dt.timedelta(seconds=seconds))
 
 
 @pytest.mark.parametrize(
