@@ -112,20 +112,8 @@ def close_all(database: peewee.Database) -> None:
     getattr(database, "close_all", database.close)()
 
 
-def engine(database: peewee.Database) -> str:
-    """``"postgresql"`` or ``"sqlite"``."""
-    return "postgresql" if isinstance(database, peewee.PostgresqlDatabase) else "sqlite"
-
-
 def runner(database: peewee.Database, migrations_dir: Path) -> Runner:
     return Runner(database, str(migrations_dir))
-
-
-def pending_migrations(database: peewee.Database, migrations_dir: Path) -> list[str]:
-    try:
-        return [m.name for m in runner(database, migrations_dir).status() if not m.applied]
-    except peewee.OperationalError as exc:
-        raise DatabaseUnavailable(f"cannot open the database: {exc}") from exc
 
 
 @dataclasses.dataclass(frozen=True)

@@ -28,20 +28,18 @@ class Determination:
 class Catalog:
     """All sample determinations, keyed by file stem, in a stable order."""
 
-    def __init__(self, determinations: list[Determination], digest: str) -> None:
+    def __init__(self, determinations: list[Determination]) -> None:
         if not determinations:
             raise ValueError("no sample determinations found")
         self._by_key = {d.key: d for d in determinations}
         self.keys = tuple(sorted(self._by_key))
-        self.digest = digest
 
     @classmethod
     def load(cls, directory: Path) -> Catalog:
         schema = DeterminationSchema()
-        found, sha = [], hashlib.sha256()
+        found = []
         for path in sorted(directory.glob("*.json")):
             raw = path.read_bytes()
-            sha.update(path.name.encode() + b"\0" + raw)
             data = schema.load(json.loads(raw))
             found.append(
                 Determination(
@@ -54,7 +52,7 @@ class Catalog:
                     digest=hashlib.sha256(raw).hexdigest()[:16],
                 )
             )
-        return cls(found, sha.hexdigest()[:16])
+        return cls(found)
 
     def __getitem__(self, key: str) -> Determination:
         return self._by_key[key]

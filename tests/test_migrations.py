@@ -132,7 +132,7 @@ def test_a_failure_midway_leaves_the_database_as_it_was(
         db.upgrade(empty, broken)
     assert [] == [t for t in tables(empty) if t != "schema_migration"]
     with empty.connection_context():
-        assert 3 == len(db.pending_migrations(empty, MIGRATIONS_DIR))
+        assert 3 == len(db.schema_state(empty, MIGRATIONS_DIR).pending)
 
 
 def test_upgrade_checks_the_schema_it_leaves(empty: peewee.Database, tmp_path: Path) -> None:

@@ -125,7 +125,7 @@ def _child_report(url: str, queue: "multiprocessing.Queue[tuple[bool, object]]")
 
 
 def _backend(database: peewee.Database) -> object:
-    if db.engine(database) == "postgresql":
+    if isinstance(database, peewee.PostgresqlDatabase):
         return database.execute_sql("SELECT pg_backend_pid()").fetchone()[0]
     return id(database.connection())
 
@@ -150,7 +150,7 @@ def test_no_connection_crosses_a_fork(database_url: str) -> None:
     db.close_all(database)
 
     assert (True, 0, 1) == (closed_after_fork, child.exitcode, still)
-    if db.engine(database) == "postgresql":
+    if isinstance(database, peewee.PostgresqlDatabase):
         assert parent != backend
 
 
