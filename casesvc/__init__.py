@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import swagger_ui_bundle
@@ -66,10 +65,11 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> F
     app.extensions["casesvc.config"] = config
 
     # A request borrows a connection from the process's pool and gives it back when it
-    # ends, except in a process's main thread (a gunicorn sync worker, one request at a
-    # time), which keeps its connection from one request to the next and so skips the
-    # checkout. Threads (gthread workers, the dev server) always give it back. A request
-    # that failed gives its connection back too; one that lost the database drops it.
+    # ends, so a connection is only ever used by one request at a time, whichever thread runs
+    # it. Under granian every request runs on one of the worker's blocking threads, which
+    # come and go (an idle one exits), so a thread must never keep a connection past its
+    # request: one that exited would take its connection out of the pool for good. A request
+    # that lost the database has dropped its connection already (casesvc/errors.py).
     database = service.database
 
     @app.before_request
@@ -77,9 +77,8 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> F
         database.connect(reuse_if_open=True)
 
     @app.teardown_request
-    def _release(exc: BaseException | None) -> None:
-        borrowed = threading.current_thread() is not threading.main_thread()
-        if (exc is not None or borrowed) and not database.is_closed():
+    def _release(_exc: BaseException | None) -> None:
+        if not database.is_closed():
             database.close()
 
     @app.get("/docs/static/<path:filename>")

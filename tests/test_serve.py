@@ -24,17 +24,27 @@ def get_json(url: str) -> dict:  # type: ignore[type-arg]
 
 
 def test_curl_style_post_then_get(database_url: str, tmp_path: Path) -> None:
-    """Under gunicorn, a bodyless POST creates a case that a GET finds at once, and the
-    access log goes to stdout."""
+    """A bodyless POST creates a case that a GET finds at once, and with --access-log each
+    request is a line on stdout."""
     cli(database_url, "db", "upgrade")
     log = tmp_path / "serve.log"
-    with running_server(database_url, "--workers", "2", log=log) as (base, _):
+    with running_server(database_url, "--workers", "2", "--access-log", log=log) as (base, _):
         status, created, location = post_case(base)
         fetched = get_json(base + location)
 
     assert (201, f"/cases/{created['case_id']}") == (status, location)
     assert created["case_id"] == fetched["case_id"]
     assert '"POST /cases HTTP/1.1" 201' in log.read_text()
+
+
+def test_no_access_log_by_default(database_url: str, tmp_path: Path) -> None:
+    """Without --access-log, requests leave no line on stdout."""
+    cli(database_url, "db", "upgrade")
+    log = tmp_path / "serve.log"
+    with running_server(database_url, "--workers", "1", log=log) as (base, _):
+        post_case(base)
+
+    assert "/cases" not in log.read_text()
 
 
 def test_sigterm_stops_gracefully(database_url: str, tmp_path: Path) -> None:
@@ -70,7 +80,7 @@ def test_serve_refuses_a_database_behind(database_url: str) -> None:
 
 def test_longest_documented_query_fits_the_request_line(database_url: str) -> None:
     """A page_token at the documented 512-character maximum, all 4-byte UTF-8 and so ~6 KB
-    once percent-encoded, reaches the app (a JSON 400), not gunicorn's plain-text 414."""
+    once percent-encoded, reaches the app (a JSON 400), not the server's own 414."""
     cli(database_url, "db", "upgrade")
     token = urllib.parse.quote("\U000e924c" * 512)
     with running_server(database_url, "--workers", "1") as (base, _):
