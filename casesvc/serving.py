@@ -40,7 +40,9 @@ HEADER_READ_TIMEOUT_MS = 30_000
 # (the longest, a 512-character page_token of 4-byte UTF-8, is about 6 KB percent-encoded).
 MAX_HEAD_BYTES = 64 * 1024
 # The access line: no query string (it could carry a token or a page token) and no headers.
-ACCESS_LOG_FORMAT = '%(addr)s - "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).3f'
+ACCESS_LOG_FORMAT = (
+    '[%(time)s] %(addr)s - "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).3f'
+)
 
 
 def default_workers(cpu_count: int | None) -> int:
@@ -113,9 +115,16 @@ class WorkerBoot:
         return self.app_factory()
 
 
+BOOT_WATCH_SECONDS = 120
+
+
 def _redeliver(booting_handler: object, received: list[int]) -> None:
-    # Waits for granian to replace the boot handler, right after the app loads.
+    # Waits (polling: nothing announces it) for granian to replace the boot handler, which
+    # it does right after the app loads; gives up if that never happens.
+    deadline = time.monotonic() + BOOT_WATCH_SECONDS
     while signal.getsignal(signal.SIGTERM) is booting_handler:
+        if time.monotonic() > deadline:
+            return
         time.sleep(0.01)
     for signum in received[:1]:
         os.kill(os.getpid(), signum)

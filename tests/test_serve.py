@@ -1,14 +1,19 @@
 """Real `casesvc serve` processes on loopback ports."""
 
 import json
+import os
 import signal
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from flask import Flask
+
+from casesvc.serving import STOP_SIGNALS, WorkerBoot
 from tests.servers import ROOT, cli, running_server
 
 
@@ -90,3 +95,25 @@ def test_longest_documented_query_fits_the_request_line(database_url: str) -> No
             status, content_type = error.code, error.headers["Content-Type"]
 
     assert (400, "application/json") == (status, content_type)
+
+
+def test_a_stop_during_worker_boot_reaches_the_server() -> None:
+    """A SIGTERM that arrives while a worker builds its app is sent again once the server's
+    own handler is installed, instead of being lost."""
+    previous = {s: signal.getsignal(s) for s in STOP_SIGNALS}
+    delivered = threading.Event()
+    built = Flask(__name__)
+
+    def build_while_stopped() -> Flask:
+        os.kill(os.getpid(), signal.SIGTERM)  # the stop arrives mid-boot
+        return built
+
+    try:
+        app = WorkerBoot(build_while_stopped)()
+        signal.signal(signal.SIGTERM, lambda *_: delivered.set())  # what granian does next
+        reached = delivered.wait(timeout=10)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+    assert (built, True) == (app, reached)
