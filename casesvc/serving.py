@@ -13,6 +13,7 @@ so its own connection pool, after it exists: ``app_factory`` is called in the wo
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -84,7 +85,14 @@ def serve(
         log_access_format=ACCESS_LOG_FORMAT,
         workers_kill_timeout=GRACE_SECONDS,
     )
+    # granian warns at every start that threads beyond 2 per core "seem quite high"; here they
+    # are meant to wait (module docstring), so the warning would only mislead operators.
+    logging.getLogger("_granian").addFilter(_not_the_threads_warning)
     server.serve(target_loader=WorkerBoot(app_factory), wrap_loader=False)
+
+
+def _not_the_threads_warning(record: logging.LogRecord) -> bool:
+    return "Python threads, which seems quite high" not in record.getMessage()
 
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
