@@ -37,7 +37,7 @@ from casesvc.service import (
     CaseView,
     InvalidIdempotencyKey,
 )
-from casesvc.serving import DEFAULT_THREADS
+from casesvc.serving import DEFAULT_THREADS, GRACE_SECONDS
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -186,6 +186,15 @@ def main(ctx: click.Context, database_url: str | None) -> None:
     help="Log one line per request (method, path without query string, status, ms) on "
     "stdout. Off by default: it costs about 20% of throughput (docs/performance.md).",
 )
+@click.option(
+    "--grace-period",
+    default=GRACE_SECONDS,
+    show_default=True,
+    type=click.IntRange(1, 600),
+    metavar="SECONDS",
+    help="After SIGTERM, how long in-flight requests may take to finish before their worker "
+    "is killed.",
+)
 @click.option("--dev", is_flag=True, help="Flask's development server, reloading on changes.")
 @with_version
 @pass_state
@@ -196,12 +205,13 @@ def serve(
     workers: int | None,
     threads: int,
     access_log: bool,
+    grace_period: int,
     dev: bool,
 ) -> None:
     """Serve the API and the web UI (granian; --dev for Flask's reloader).
 
-    SIGTERM stops gracefully: no new connections, in-flight requests get up to 20 s to
-    finish, then the process exits 0.
+    SIGTERM stops gracefully: no new connections, in-flight requests get up to
+    --grace-period to finish, then the process exits 0.
     """
     import functools
     import os
@@ -228,6 +238,7 @@ def serve(
         workers=workers or default_workers(os.cpu_count()),
         threads=threads,
         access_log=access_log,
+        grace_seconds=grace_period,
     )
 
 

@@ -33,7 +33,8 @@ DEFAULT_THREADS = 16
 # Connections a worker holds at once, idle or busy (granian's "backpressure"); further ones
 # wait in the listen queue. Idle connections are cheap in Rust, so this is generous.
 MAX_CONNECTIONS_PER_WORKER = 1000
-# In-flight requests get this long to finish after SIGTERM; then their worker is killed.
+# By default, in-flight requests get this long to finish after SIGTERM; then their worker is
+# killed.
 GRACE_SECONDS = 20
 # A client gets this long to send a request's headers (granian's default: 30 s).
 HEADER_READ_TIMEOUT_MS = 30_000
@@ -59,8 +60,10 @@ def serve(
     workers: int,
     threads: int,
     access_log: bool,
+    grace_seconds: int = GRACE_SECONDS,
 ) -> None:
-    """Serve until SIGTERM or SIGINT, then stop gracefully and exit 0.
+    """Serve until SIGTERM or SIGINT, then stop gracefully and exit 0: in-flight requests get
+    ``grace_seconds`` to finish, then their worker is killed.
 
     ``app_factory`` runs in each worker; it must be picklable (a module-level function or a
     ``functools.partial`` of one), since a spawned worker receives it pickled.
@@ -83,7 +86,7 @@ def serve(
         ),
         log_access=access_log,
         log_access_format=ACCESS_LOG_FORMAT,
-        workers_kill_timeout=GRACE_SECONDS,
+        workers_kill_timeout=grace_seconds,
     )
     # granian warns at every start that threads beyond 2 per core "seem quite high"; here they
     # are meant to wait (module docstring), so the warning would only mislead operators.

@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -58,6 +59,46 @@ def test_sigterm_stops_gracefully(database_url: str, tmp_path: Path) -> None:
     with running_server(database_url, "--workers", "1", log=tmp_path / "log") as (_, process):
         process.send_signal(signal.SIGTERM)
         assert 0 == process.wait(timeout=30)
+
+
+def start_chunked_post(base: str) -> socket.socket:
+    """A POST /cases whose chunked body has begun but not ended: the app waits on it."""
+    parts = urllib.parse.urlsplit(base)
+    sock = socket.create_connection((parts.hostname, parts.port), timeout=30)
+    sock.sendall(b"POST /cases HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+    sock.sendall(b"1\r\nx\r\n")
+    return sock
+
+
+def test_sigterm_lets_an_in_flight_request_finish(database_url: str, tmp_path: Path) -> None:
+    """A request begun before SIGTERM still gets its answer, then the server exits 0."""
+    cli(database_url, "db", "upgrade")
+    with running_server(database_url, "--workers", "1", log=tmp_path / "log") as (base, process):
+        with start_chunked_post(base) as sock:
+            get_json(base + "/cases")  # the worker is serving: the POST is in its hands
+            process.send_signal(signal.SIGTERM)
+            sock.sendall(b"0\r\n\r\n")  # the body ends after the stop was asked for
+            status_line = sock.makefile("rb").readline()
+        exit_code = process.wait(timeout=30)
+
+    assert (b"HTTP/1.1 201 Created\r\n", 0) == (status_line, exit_code)
+
+
+def test_sigterm_stops_within_the_grace_period(database_url: str, tmp_path: Path) -> None:
+    """A request that never finishes holds the stop for the grace period only: the server
+    still exits 0."""
+    cli(database_url, "db", "upgrade")
+    serve_args = ("--workers", "1", "--grace-period", "1")
+    log = tmp_path / "log"
+    with (
+        running_server(database_url, *serve_args, log=log) as (base, process),
+        start_chunked_post(base),
+    ):
+        get_json(base + "/cases")
+        process.send_signal(signal.SIGTERM)
+        exit_code = process.wait(timeout=15)  # far less than the default 20 s grace
+
+    assert 0 == exit_code
 
 
 def test_dev_server_serves(database_url: str) -> None:
