@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hmac
 import http.client
@@ -348,25 +349,38 @@ def raw_request(
     base: str, method: str, path: str, body: bytes | None = None, **headers: str
 ) -> tuple[int, http.client.HTTPMessage, bytes]:
     """One request on a fresh connection; a chunked body when Transfer-Encoding says so.
-    The headers are matched case-insensitively (granian sends them in lower case)."""
+    The headers are matched case-insensitively (granian sends them in lower case). A server
+    may answer (a 413) and close before the body is all sent: the answer is still read."""
     parts = urlsplit(base)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=20)
     try:
-        if headers.get("Transfer_Encoding") == "chunked":
-            conn.putrequest(method, path)
-            conn.putheader("Transfer-Encoding", "chunked")
-            conn.endheaders()
-            assert body is not None
-            for i in range(0, len(body), 4096):
-                piece = body[i : i + 4096]
-                conn.send(b"%x\r\n%s\r\n" % (len(piece), piece))
-            conn.send(b"0\r\n\r\n")
-        else:
-            conn.request(method, path, body=body, headers=headers)
+        # If the server stopped reading, its answer is already on the way.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            send(conn, method, path, body, headers)
         response = conn.getresponse()
         return response.status, response.headers, response.read()
     finally:
         conn.close()
+
+
+def send(
+    conn: http.client.HTTPConnection,
+    method: str,
+    path: str,
+    body: bytes | None,
+    headers: dict[str, str],
+) -> None:
+    if headers.get("Transfer_Encoding") == "chunked":
+        conn.putrequest(method, path)
+        conn.putheader("Transfer-Encoding", "chunked")
+        conn.endheaders()
+        assert body is not None
+        for i in range(0, len(body), 4096):
+            piece = body[i : i + 4096]
+            conn.send(b"%x\r\n%s\r\n" % (len(piece), piece))
+        conn.send(b"0\r\n\r\n")
+    else:
+        conn.request(method, path, body=body, headers=headers)
 
 
 def test_limits_and_headers_hold_through_the_server(database_url: str) -> None:
