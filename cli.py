@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -24,11 +25,14 @@ import click
 import peewee
 
 from casesvc import build_service, create_app, db, prepare_database, terminal
+from casesvc.api.metrics import worker_shared_dir
 from casesvc.config import Config, ConfigError
 from casesvc.db import DatabaseUnavailable, SchemaBehind, close_all
 from casesvc.lifecycle import Status
 from casesvc.schemas import STATUSES
 from casesvc.service import CannotAdvance, CaseNotFound, CaseService, InvalidIdempotencyKey
+from casesvc.serving import DEFAULT_THREADS, GRACE_SECONDS, default_workers
+from casesvc.serving import serve as run_server
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -178,19 +182,53 @@ def main(ctx: click.Context, database_url: str | None) -> None:
 @click.option(
     "--workers",
     type=click.IntRange(1, 64),
-    help="Worker processes (default: 2 per core, at most 8).",
+    help="Worker processes (granian workers). Default: one per core, at most 8; on 2 cores "
+    "that measured fastest, as more processes only compete for the same cores.",
 )
 @click.option(
-    "--threads", default=1, show_default=True, type=click.IntRange(1, 64), help="Per worker."
+    "--threads",
+    default=DEFAULT_THREADS,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="Python threads per worker running requests (granian blocking threads); also the "
+    "most requests a worker runs at once. Idle and slow clients never take one: they wait "
+    "in the server's Rust side. With the GIL, one thread does the work; the rest cover "
+    "requests that wait on the database or on a chunked body trickling in.",
+)
+@click.option(
+    "--access-log",
+    is_flag=True,
+    help="Log one line per request (method, path without query string, status, ms) on "
+    "stdout. Off by default: it costs about 20% of throughput (docs/performance.md).",
+)
+@click.option(
+    "--grace-period",
+    default=GRACE_SECONDS,
+    show_default=True,
+    type=click.IntRange(1, 600),
+    metavar="SECONDS",
+    help="After SIGTERM, how long in-flight requests may take to finish before their worker "
+    "is killed.",
 )
 @click.option("--dev", is_flag=True, help="Flask's development server, reloading on changes.")
 @with_version
 @database_url_option
 @pass_state
 def serve(
-    state: State, host: str, port: int, workers: int | None, threads: int, dev: bool
+    state: State,
+    host: str,
+    port: int,
+    workers: int | None,
+    threads: int,
+    access_log: bool,
+    grace_period: int,
+    dev: bool,
 ) -> None:
-    """Serve the API and the web UI (gunicorn; --dev for Flask's reloader)."""
+    """Serve the API and the web UI (granian; --dev for Flask's reloader).
+
+    SIGTERM stops gracefully: no new connections, in-flight requests get up to
+    --grace-period to finish, then the process exits 0.
+    """
     config = state.config
     try:
         # Check (or, on the embedded default, apply) migrations once, before any worker.
@@ -200,16 +238,16 @@ def serve(
     if dev:
         create_app(config).run(host, port, use_reloader=True, threaded=True)
         return
-    from casesvc.api.metrics import worker_shared_dir
-    from casesvc.serving import default_workers, serve
-
     with worker_shared_dir(config) as shared:
-        serve(
-            lambda: create_app(shared),
+        run_server(
+            # Built in each worker; a partial of a module-level function pickles, for `spawn`.
+            functools.partial(create_app, shared),
             host=host,
             port=port,
-            workers=workers or default_workers(),
+            workers=workers or default_workers(os.cpu_count()),
             threads=threads,
+            access_log=access_log,
+            grace_seconds=grace_period,
         )
 
 

@@ -89,8 +89,9 @@ def open_database(url: str) -> peewee.Database:
         raise ValueError(
             f"unsupported DATABASE_URL scheme {scheme!r} (use sqlite:/// or postgresql://)"
         )
-    # A forked child (a server worker) must never use its parent's connections: forget
-    # them in the child, without closing what the parent still uses.
+    # A forked child (a granian worker, started by multiprocessing's fork on Linux) must never
+    # use its parent's connections: forget them in the child, without closing what the parent
+    # still uses. (A spawned worker starts empty and builds its own database anyway.)
     ref = weakref.ref(database)
     os.register_at_fork(after_in_child=lambda: _dispose(ref()))
     return database

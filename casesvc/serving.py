@@ -1,58 +1,141 @@
-"""Production serving with gunicorn: several worker processes, each with its own app."""
+"""Production serving with granian: worker processes whose Rust front end reads requests.
+
+Each worker's HTTP/1.1 side (connections, request lines, headers, keep-alive) runs in Rust, so
+a client that is slow to send, or sends nothing, costs a socket and a little memory, never a
+Python thread. A request reaches Python only once its headers are in; it then runs on one of
+the worker's blocking threads. (gunicorn's sync workers read each request themselves, so a
+handful of idle connections stopped them answering anyone: issue 12.)
+
+Workers are started by ``multiprocessing`` (``fork`` on Linux up to Python 3.13, ``spawn``
+from 3.14, where granian avoids ``forkserver``). Either way, each worker builds its own app, and
+so its own connection pool, after it exists: ``app_factory`` is called in the worker.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
+import threading
+import time
 from collections.abc import Callable
-from typing import Any
+from types import FrameType
 
 from flask import Flask
-from gunicorn.app.base import BaseApplication
 
+# Measured on the 2-core benchmark machine (docs/performance.md, "Sizing"): one worker per core
+# is the fastest; more workers only add processes that fight over the same cores.
 MAX_DEFAULT_WORKERS = 8
+# Python threads per worker that run requests. With the GIL one thread does nearly all the
+# work; the others are there for requests that wait (on the database, or on a chunked body
+# that trickles in), so a few slow bodies never hold up the rest.
+DEFAULT_THREADS = 16
+# Connections a worker holds at once, idle or busy (granian's "backpressure"); further ones
+# wait in the listen queue. Idle connections are cheap in Rust, so this is generous.
+MAX_CONNECTIONS_PER_WORKER = 1000
+# By default, in-flight requests get this long to finish after SIGTERM; then their worker is
+# killed.
+GRACE_SECONDS = 20
+# A client gets this long to send a request's headers (granian's default: 30 s).
+HEADER_READ_TIMEOUT_MS = 30_000
+# Room for the request line and headers. Every request the OpenAPI document allows fits
+# (the longest, a 512-character page_token of 4-byte UTF-8, is about 6 KB percent-encoded).
+MAX_HEAD_BYTES = 64 * 1024
+# The access line: no query string (it could carry a token or a page token) and no headers.
+ACCESS_LOG_FORMAT = (
+    '[%(time)s] %(addr)s - "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).3f'
+)
 
 
-def default_workers() -> int:
-    """Two workers per core, capped."""
-    return max(1, min(2 * (os.cpu_count() or 1), MAX_DEFAULT_WORKERS))
-
-
-class Server(BaseApplication):
-    """gunicorn, configured in code. Each worker builds its own app (and connections)
-    after the fork, so nothing is shared between processes."""
-
-    def __init__(self, app_factory: Callable[[], Flask], options: dict[str, Any]) -> None:
-        self.app_factory = app_factory
-        self.options = options
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
-
-    def load(self) -> Flask:
-        return self.app_factory()
+def default_workers(cpu_count: int | None) -> int:
+    """One worker per core, capped."""
+    return max(1, min(cpu_count or 1, MAX_DEFAULT_WORKERS))
 
 
 def serve(
-    app_factory: Callable[[], Flask], *, host: str, port: int, workers: int, threads: int
+    app_factory: Callable[[], Flask],
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    access_log: bool,
+    grace_seconds: int = GRACE_SECONDS,
 ) -> None:
-    """Serve until SIGTERM or SIGINT, then stop gracefully (in-flight requests finish)."""
-    Server(
-        app_factory,
-        {
-            "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
-            "workers": workers,
-            "threads": threads,
-            "worker_class": "gthread" if threads > 1 else "sync",
-            "preload_app": False,
-            "accesslog": "-",
-            "errorlog": "-",
-            # gunicorn's largest request line (its default is 4094): every request the
-            # OpenAPI document allows fits, e.g. a 512-character page_token percent-encoded.
-            "limit_request_line": 8190,
-            "graceful_timeout": 20,
-            "timeout": 30,
-            "proc_name": "casesvc",
-        },
-    ).run()
+    """Serve until SIGTERM or SIGINT, then stop gracefully and exit 0: in-flight requests get
+    ``grace_seconds`` to finish, then their worker is killed.
+
+    ``app_factory`` runs in each worker; it must be picklable (a module-level function or a
+    ``functools.partial`` of one), since a spawned worker receives it pickled.
+    """
+    from granian.constants import HTTPModes, Interfaces  # the CLI imports this module: stay light
+    from granian.http import HTTP1Settings
+    from granian.server import Server
+
+    server = Server(
+        "casesvc.wsgi:app",  # names the app in granian's logs; the app comes from app_factory
+        address=host,
+        port=port,
+        interface=Interfaces.WSGI,
+        workers=workers,
+        blocking_threads=threads,
+        backpressure=MAX_CONNECTIONS_PER_WORKER,
+        http=HTTPModes.http1,
+        http1_settings=HTTP1Settings(
+            header_read_timeout=HEADER_READ_TIMEOUT_MS, max_buffer_size=MAX_HEAD_BYTES
+        ),
+        log_access=access_log,
+        log_access_format=ACCESS_LOG_FORMAT,
+        workers_kill_timeout=grace_seconds,
+    )
+    # granian warns at every start that threads beyond 2 per core "seem quite high"; here they
+    # are meant to wait (module docstring), so the warning would only mislead operators.
+    logging.getLogger("_granian").addFilter(_not_the_threads_warning)
+    server.serve(target_loader=WorkerBoot(app_factory), wrap_loader=False)
+
+
+def _not_the_threads_warning(record: logging.LogRecord) -> bool:
+    return "Python threads, which seems quite high" not in record.getMessage()
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class WorkerBoot:
+    """Builds a worker's app without losing a stop signal that arrives meanwhile.
+
+    granian installs a worker's own SIGTERM handler only after the app is loaded; until
+    then the worker runs the handler it inherited from the main process, which does nothing
+    useful there. A stop during those few hundred milliseconds was lost, and the worker then
+    served on until killed at the end of the grace period. So the boot records such a signal
+    and sends it again once granian's handler is in place.
+    """
+
+    def __init__(self, app_factory: Callable[[], Flask]) -> None:
+        self.app_factory = app_factory
+
+    def __call__(self) -> Flask:
+        received: list[int] = []
+
+        def remember(signum: int, _frame: FrameType | None) -> None:
+            received.append(signum)
+
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, remember)
+        threading.Thread(target=_redeliver, args=(remember, received), daemon=True).start()
+        return self.app_factory()
+
+
+BOOT_WATCH_SECONDS = 120
+
+
+def _redeliver(booting_handler: object, received: list[int]) -> None:
+    # Waits (polling: nothing announces it) for granian to replace the boot handler, which
+    # it does right after the app loads; gives up if that never happens.
+    deadline = time.monotonic() + BOOT_WATCH_SECONDS
+    while signal.getsignal(signal.SIGTERM) is booting_handler:
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.01)
+    for signum in received[:1]:
+        os.kill(os.getpid(), signum)

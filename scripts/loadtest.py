@@ -4,9 +4,9 @@
     python -m scripts.loadtest                        # 20 s, 32 clients, its own server
     python -m scripts.loadtest --duration 3 --clients 8 --url http://127.0.0.1:8000
 
-Without --url it starts `casesvc serve` (production mode: gunicorn, --workers 4 --threads 2
-unless told otherwise) on a throwaway SQLite database, or on --database-url, and stops it at
-the end. Each client keeps one HTTP connection and loops: 20% POST /cases, 52% GET
+Without --url it starts `casesvc serve` (production mode: granian, at its default workers and
+threads unless told otherwise) on a throwaway SQLite database, or on --database-url, and stops
+it at the end. Each client keeps one HTTP connection and loops: 20% POST /cases, 52% GET
 /cases/{id} (30% of them with If-None-Match), 3% GET of an unknown id, 25% GET /cases with
 assorted filters (half of them followed by the next page). It stops after --duration
 seconds (or --max-requests), then prints counts, 5xx, connection errors and latency
@@ -310,8 +310,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--token", default=os.environ.get("CASESVC_LOADTEST_TOKEN"),
                         help="bearer token, if the server requires one")  # fmt: skip
     parser.add_argument("--database-url", help="for the server this tool starts")
-    parser.add_argument("--workers", type=int, default=4, help="for the server it starts (4)")
-    parser.add_argument("--threads", type=int, default=2, help="for the server it starts (2)")
+    parser.add_argument("--workers", type=int, help="for the server it starts (its default)")
+    parser.add_argument("--threads", type=int, help="for the server it starts (its default)")
     parser.add_argument("--json", metavar="PATH", help="also write the summary as JSON ('-')")
     args = parser.parse_args(argv)
     if not 0 < args.duration <= MAX_DURATION or not 0 < args.clients <= MAX_CLIENTS:
@@ -322,9 +322,12 @@ def main(argv: list[str] | None = None) -> int:
             loopback_only(args.url)
             base, server = args.url.rstrip("/"), args.url
         else:
-            serve_args = ["--workers", str(args.workers), "--threads", str(args.threads)]
+            serve_args = [
+                *(["--workers", str(args.workers)] if args.workers else []),
+                *(["--threads", str(args.threads)] if args.threads else []),
+            ]
             base = stack.enter_context(own_server(args.database_url, serve_args))
-            server = f"casesvc serve {' '.join(serve_args)} on {base}"
+            server = f"casesvc serve {' '.join(serve_args) or '(defaults)'} on {base}"
         started = time.monotonic()
         tally = run(base, args.clients, args.duration, args.token, args.max_requests)
         elapsed = time.monotonic() - started

@@ -238,7 +238,7 @@ def test_chunked_body_cannot_bypass_the_limit(client: FlaskClient, size: int, st
         "/cases",
         input_stream=io.BytesIO(b"x" * size),
         headers={"Transfer-Encoding": "chunked"},
-        environ_overrides={"wsgi.input_terminated": True},  # what gunicorn sets
+        environ_overrides={"wsgi.input_terminated": True},  # what granian (and gunicorn) set
     )
 
     assert status == response.status_code

@@ -104,7 +104,7 @@ def test_no_case_content_in_a_crash_log(
 
 def test_no_case_content_or_token_in_server_output(database_url: str, tmp_path: Path) -> None:
     """A real server's stdout and stderr (access and error logs) through a full lifecycle,
-    with authentication on, hold neither case text nor the token."""
+    with authentication on, hold neither case text, nor the token, nor a query string."""
     cli(database_url, "db", "upgrade")
     log = tmp_path / "serve.log"
     env = dict(os.environ, CASESVC_API_TOKENS=TOKEN)
@@ -115,18 +115,22 @@ def test_no_case_content_or_token_in_server_output(database_url: str, tmp_path: 
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.load(response)  # type: ignore[no-any-return]
 
-    with running_server(database_url, "--workers", "2", env=env, log=log) as (base, _):
+    with running_server(database_url, "--workers", "2", "--access-log", env=env, log=log) as (
+        base,
+        _,
+    ):
         case_id = call("/cases", "POST")["case_id"]
         statuses = [call(f"/cases/{case_id}")["status"]]
         for seconds in (10, 20):
             cli(database_url, "advance", case_id, "--by", str(seconds))
             statuses.append(call(f"/cases/{case_id}")["status"])
-            call("/cases?view=full")
+            call(f"/cases?view=full&access_token={TOKEN}")
         complete = call(f"/cases/{case_id}")
 
     output = log.read_text()
     assert ["submitted", "processing", "complete"] == statuses
     assert complete["summary"][:40] in clinical_texts()
     assert f'"GET /cases/{case_id} HTTP/1.1" 200' in output  # the access log is there
+    assert '"GET /cases HTTP/1.1" 200' in output  # the list, logged without its query
     assert_no_clinical_text(output)
     assert TOKEN not in output

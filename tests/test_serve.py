@@ -1,14 +1,20 @@
 """Real `casesvc serve` processes on loopback ports."""
 
 import json
+import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from flask import Flask
+
+from casesvc.serving import STOP_SIGNALS, WorkerBoot
 from tests.servers import ROOT, cli, running_server
 
 
@@ -24,11 +30,11 @@ def get_json(url: str) -> dict:  # type: ignore[type-arg]
 
 
 def test_curl_style_post_then_get(database_url: str, tmp_path: Path) -> None:
-    """Under gunicorn, a bodyless POST creates a case that a GET finds at once, and the
-    access log goes to stdout."""
+    """A bodyless POST creates a case that a GET finds at once, and with --access-log each
+    request is a line on stdout."""
     cli(database_url, "db", "upgrade")
     log = tmp_path / "serve.log"
-    with running_server(database_url, "--workers", "2", log=log) as (base, _):
+    with running_server(database_url, "--workers", "2", "--access-log", log=log) as (base, _):
         status, created, location = post_case(base)
         fetched = get_json(base + location)
 
@@ -37,12 +43,62 @@ def test_curl_style_post_then_get(database_url: str, tmp_path: Path) -> None:
     assert '"POST /cases HTTP/1.1" 201' in log.read_text()
 
 
+def test_no_access_log_by_default(database_url: str, tmp_path: Path) -> None:
+    """Without --access-log, requests leave no line on stdout."""
+    cli(database_url, "db", "upgrade")
+    log = tmp_path / "serve.log"
+    with running_server(database_url, "--workers", "1", log=log) as (base, _):
+        post_case(base)
+
+    assert "/cases" not in log.read_text()
+
+
 def test_sigterm_stops_gracefully(database_url: str, tmp_path: Path) -> None:
     """SIGTERM stops the server with exit code 0."""
     cli(database_url, "db", "upgrade")
     with running_server(database_url, "--workers", "1", log=tmp_path / "log") as (_, process):
         process.send_signal(signal.SIGTERM)
         assert 0 == process.wait(timeout=30)
+
+
+def start_chunked_post(base: str) -> socket.socket:
+    """A POST /cases whose chunked body has begun but not ended: the app waits on it."""
+    parts = urllib.parse.urlsplit(base)
+    sock = socket.create_connection((parts.hostname, parts.port), timeout=30)
+    sock.sendall(b"POST /cases HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+    sock.sendall(b"1\r\nx\r\n")
+    return sock
+
+
+def test_sigterm_lets_an_in_flight_request_finish(database_url: str, tmp_path: Path) -> None:
+    """A request begun before SIGTERM still gets its answer, then the server exits 0."""
+    cli(database_url, "db", "upgrade")
+    with running_server(database_url, "--workers", "1", log=tmp_path / "log") as (base, process):
+        with start_chunked_post(base) as sock:
+            get_json(base + "/cases")  # the worker is serving: the POST is in its hands
+            process.send_signal(signal.SIGTERM)
+            sock.sendall(b"0\r\n\r\n")  # the body ends after the stop was asked for
+            status_line = sock.makefile("rb").readline()
+        exit_code = process.wait(timeout=30)
+
+    assert (b"HTTP/1.1 201 Created\r\n", 0) == (status_line, exit_code)
+
+
+def test_sigterm_stops_within_the_grace_period(database_url: str, tmp_path: Path) -> None:
+    """A request that never finishes holds the stop for the grace period only: the server
+    still exits 0."""
+    cli(database_url, "db", "upgrade")
+    serve_args = ("--workers", "1", "--grace-period", "1")
+    log = tmp_path / "log"
+    with (
+        running_server(database_url, *serve_args, log=log) as (base, process),
+        start_chunked_post(base),
+    ):
+        get_json(base + "/cases")
+        process.send_signal(signal.SIGTERM)
+        exit_code = process.wait(timeout=15)  # far less than the default 20 s grace
+
+    assert 0 == exit_code
 
 
 def test_dev_server_serves(database_url: str) -> None:
@@ -80,7 +136,7 @@ def test_serve_refuses_a_database_behind(empty_database_url: str) -> None:
 
 def test_longest_documented_query_fits_the_request_line(database_url: str) -> None:
     """A page_token at the documented 512-character maximum, all 4-byte UTF-8 and so ~6 KB
-    once percent-encoded, reaches the app (a JSON 400), not gunicorn's plain-text 414."""
+    once percent-encoded, reaches the app (a JSON 400), not the server's own 414."""
     cli(database_url, "db", "upgrade")
     token = urllib.parse.quote("\U000e924c" * 512)
     with running_server(database_url, "--workers", "1") as (base, _):
@@ -90,3 +146,25 @@ def test_longest_documented_query_fits_the_request_line(database_url: str) -> No
             status, content_type = error.code, error.headers["Content-Type"]
 
     assert (400, "application/json") == (status, content_type)
+
+
+def test_a_stop_during_worker_boot_reaches_the_server() -> None:
+    """A SIGTERM that arrives while a worker builds its app is sent again once the server's
+    own handler is installed, instead of being lost."""
+    previous = {s: signal.getsignal(s) for s in STOP_SIGNALS}
+    delivered = threading.Event()
+    built = Flask(__name__)
+
+    def build_while_stopped() -> Flask:
+        os.kill(os.getpid(), signal.SIGTERM)  # the stop arrives mid-boot
+        return built
+
+    try:
+        app = WorkerBoot(build_while_stopped)()
+        signal.signal(signal.SIGTERM, lambda *_: delivered.set())  # what granian does next
+        reached = delivered.wait(timeout=10)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+    assert (built, True) == (app, reached)

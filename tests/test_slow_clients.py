@@ -1,0 +1,73 @@
+"""Slow clients starve nobody: idle and trickling connections never hold up another client.
+
+Raw sockets on loopback; every wait is bounded by a socket timeout, none sleeps on the clock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import socket
+import time
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+from tests.servers import cli, running_server
+
+IDLE_CONNECTIONS = 200
+TRICKLING_POSTS = 20
+ANSWER_WITHIN_SECONDS = 1.0
+
+
+def connect(base: str) -> socket.socket:
+    parts = urlsplit(base)
+    return socket.create_connection((parts.hostname, parts.port), timeout=5)
+
+
+@contextlib.contextmanager
+def slow_clients(base: str) -> Iterator[list[socket.socket]]:
+    """200 connections stopped halfway through a request line, and 20 POSTs that sent their
+    headers and the first bytes of a body (half with a Content-Length, half chunked)."""
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(IDLE_CONNECTIONS):
+            sockets.append(connect(base))
+            sockets[-1].sendall(b"GET /cases?page_size=1 HT")
+        for i in range(TRICKLING_POSTS):
+            sockets.append(connect(base))
+            framing = b"Content-Length: 1000\r\n" if i % 2 else b"Transfer-Encoding: chunked\r\n"
+            first_bytes = b"x" if i % 2 else b"400\r\nx"
+            sockets[-1].sendall(b"POST /cases HTTP/1.1\r\nHost: x\r\n" + framing + b"\r\n")
+            sockets[-1].sendall(first_bytes)
+        yield sockets
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def timed_get(base: str, path: str) -> tuple[int, float]:
+    """GET ``path`` on a fresh connection; returns the status and the seconds it took,
+    giving up (as a failure) once the answer is late."""
+    parts = urlsplit(base)
+    started = time.monotonic()
+    connection = http.client.HTTPConnection(
+        parts.hostname, parts.port, timeout=ANSWER_WITHIN_SECONDS
+    )
+    try:
+        connection.request("GET", path)
+        status = connection.getresponse().status
+    except TimeoutError:
+        status = 0
+    finally:
+        connection.close()
+    return status, time.monotonic() - started
+
+
+def test_slow_clients_starve_nobody(database_url: str) -> None:
+    """With 200 connections holding an unfinished request line and 20 POSTs whose bodies
+    trickle in, a GET from another client answers within 1 s."""
+    cli(database_url, "db", "upgrade")
+    with running_server(database_url) as (base, _), slow_clients(base):
+        status, seconds = timed_get(base, "/cases?page_size=1")
+
+    assert (200, True) == (status, seconds < ANSWER_WITHIN_SECONDS)
