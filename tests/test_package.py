@@ -74,11 +74,11 @@ def call(url: str, method: str = "GET") -> tuple[int, str, bytes]:
 
 
 def test_the_wheel_installs_and_runs_anywhere(
-    installed: Path, elsewhere: Path, database_url: str
+    installed: Path, elsewhere: Path, empty_database_url: str
 ) -> None:
-    """From a directory outside the checkout, the installed wheel migrates the database,
+    """From a directory outside the checkout, the installed wheel migrates an empty database,
     creates a case, and serves the API, the web UI and /docs."""
-    env = clean_env(DATABASE_URL=database_url)
+    env = clean_env(DATABASE_URL=empty_database_url)
     casesvc = str(installed / "casesvc")
 
     upgrade = run([casesvc, "db", "upgrade"], elsewhere, env)
