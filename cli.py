@@ -31,7 +31,13 @@ from casesvc.db import DatabaseUnavailable, SchemaBehind, close_all
 from casesvc.lifecycle import Status
 from casesvc.schemas import STATUSES
 from casesvc.service import CannotAdvance, CaseNotFound, CaseService, InvalidIdempotencyKey
-from casesvc.serving import DEFAULT_THREADS, GRACE_SECONDS, default_workers
+from casesvc.serving import (
+    DEFAULT_THREADS,
+    GRACE_SECONDS,
+    PortInUse,
+    check_port,
+    default_workers,
+)
 from casesvc.serving import serve as run_server
 
 EXIT_ERROR = 1
@@ -235,9 +241,13 @@ def serve(
         prepare_database(config)
     except (SchemaBehind, DatabaseUnavailable, peewee.DatabaseError) as exc:
         fail(str(exc))
-    if dev:
+    if dev:  # Werkzeug names a taken port itself (and its reloader holds the socket)
         create_app(config).run(host, port, use_reloader=True, threaded=True)
         return
+    try:
+        check_port(host, port)
+    except PortInUse as exc:
+        fail(str(exc))
     with worker_shared_dir(config) as shared:
         run_server(
             # Built in each worker; a partial of a module-level function pickles, for `spawn`.

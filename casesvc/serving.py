@@ -13,9 +13,11 @@ so its own connection pool, after it exists: ``app_factory`` is called in the wo
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -45,6 +47,26 @@ MAX_HEAD_BYTES = 64 * 1024
 ACCESS_LOG_FORMAT = (
     '[%(time)s] %(addr)s - "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).3f'
 )
+
+
+class PortInUse(OSError):
+    """The address to serve on is taken (or not ours to take)."""
+
+
+def check_port(host: str, port: int) -> None:
+    """Fail at once, before any worker starts, if ``host:port`` cannot be bound; the server
+    itself would retry and end with a generic error."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            reason = "is already in use" if exc.errno == errno.EADDRINUSE else f"({exc.strerror})"
+            raise PortInUse(
+                f"cannot serve on {host}:{port}: the port {reason}; choose another with "
+                f"--port N (make run PORT=N)"
+            ) from None
 
 
 def default_workers(cpu_count: int | None) -> int:

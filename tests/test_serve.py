@@ -168,3 +168,34 @@ def test_a_stop_during_worker_boot_reaches_the_server() -> None:
             signal.signal(signum, handler)
 
     assert (built, True) == (app, reached)
+
+
+def test_a_taken_port_is_one_line_and_exit_1(database_url: str) -> None:
+    """serve on a port another process listens on exits 1 at once, with one line naming
+    the port and how to choose another."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "cli",
+                "--database-url",
+                database_url,
+                "serve",
+                "--port",
+                str(port),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    assert 1 == result.returncode
+    assert [
+        f"casesvc: error: cannot serve on 127.0.0.1:{port}: the port is already in use; "
+        "choose another with --port N (make run PORT=N)"
+    ] == result.stderr.splitlines()
