@@ -19,7 +19,7 @@ from typing import Any
 
 from werkzeug.test import EnvironBuilder
 
-from casesvc import create_app
+from casesvc import create_app, prepare_database
 from casesvc.api.render import etag
 from casesvc.config import Config
 from casesvc.models import Case
@@ -39,9 +39,9 @@ def caller(
 
 
 def scenarios() -> dict[str, Callable[[], None]]:
-    app = create_app(
-        Config(database_url=f"sqlite:///{tempfile.mkdtemp()}/bench.db", auto_upgrade=True)
-    )
+    config = Config(database_url=f"sqlite:///{tempfile.mkdtemp()}/bench.db", auto_upgrade=True)
+    prepare_database(config)
+    app = create_app(config)
     service = app.extensions["casesvc"].service
     with service.database.connection_context(), Case.bind_ctx(service.database):
         submitted = service.create()
