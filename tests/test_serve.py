@@ -1,7 +1,9 @@
 """Real `casesvc serve` processes on loopback ports."""
 
+import functools
 import json
 import os
+import pickle
 import signal
 import socket
 import subprocess
@@ -14,6 +16,9 @@ from pathlib import Path
 
 from flask import Flask
 
+from casesvc import create_app
+from casesvc.config import Config
+from casesvc.db import close_all
 from casesvc.serving import STOP_SIGNALS, WorkerBoot
 from tests.servers import ROOT, cli, running_server
 
@@ -158,3 +163,13 @@ def test_a_stop_during_worker_boot_reaches_the_server() -> None:
             signal.signal(signum, handler)
 
     assert (built, True) == (app, reached)
+
+
+def test_the_worker_loader_survives_pickling(config: Config) -> None:
+    """What each worker runs to build its app pickles, as a spawned worker (granian's start
+    method from Python 3.14) needs, and still builds the app with the same config."""
+    loader = pickle.loads(pickle.dumps(WorkerBoot(functools.partial(create_app, config))))
+    app = loader.app_factory()
+    close_all(app.extensions["casesvc.service"].database)
+
+    assert config == app.extensions["casesvc.config"]
