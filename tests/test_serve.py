@@ -1,7 +1,11 @@
 """Real `casesvc serve` processes on loopback ports."""
 
+import dataclasses
+import datetime as dt
+import functools
 import json
 import os
+import pickle
 import signal
 import socket
 import subprocess
@@ -14,6 +18,9 @@ from pathlib import Path
 
 from flask import Flask
 
+from casesvc import create_app
+from casesvc.config import Config
+from casesvc.db import close_all
 from casesvc.serving import STOP_SIGNALS, WorkerBoot
 from tests.servers import ROOT, cli, running_server
 
@@ -199,3 +206,15 @@ def test_a_taken_port_is_one_line_and_exit_1(database_url: str) -> None:
         f"casesvc: error: cannot serve on 127.0.0.1:{port}: the port is already in use; "
         "choose another with --port N (make run PORT=N)"
     ] == result.stderr.splitlines()
+
+
+def test_the_worker_loader_survives_pickling(config: Config) -> None:
+    """What each worker runs to build its app pickles, as a spawned worker (granian's start
+    method from Python 3.14) needs, and still builds the app with the same config."""
+    odd = dataclasses.replace(config, processing_after=7.0)
+    loader = pickle.loads(pickle.dumps(WorkerBoot(functools.partial(create_app, odd))))
+    app = loader.app_factory()
+    service = app.extensions["casesvc"].service
+    close_all(service.database)
+
+    assert dt.timedelta(seconds=7) == service.lifecycle.processing_after
