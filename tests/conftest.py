@@ -9,12 +9,14 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import freezegun
 import psycopg
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from psycopg import sql
 
 from casesvc import build_service, create_app, db, prepare_database
 from casesvc.clock import Clock
@@ -55,6 +57,20 @@ REFERENCE_MISSING = not SHARED_ASSETS.is_dir() and not os.environ.get("CI")
 # CASESVC_TEST_DATABASE_URL names a (throwaway) server, as `make test` does.
 POSTGRES_URL = os.environ.get("CASESVC_TEST_DATABASE_URL", "")
 ENGINE = "postgresql" if POSTGRES_URL else "sqlite"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist, each worker has a PostgreSQL database of its own on the same
+    server, ``<dbname>_<worker id>``, created empty, so workers never share a schema."""
+    global POSTGRES_URL
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if POSTGRES_URL and worker:
+        parts = urlsplit(POSTGRES_URL)
+        name = f"{parts.path.lstrip('/')}_{worker}"
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        POSTGRES_URL = parts._replace(path=f"/{name}").geturl()
 
 
 def pytest_report_header() -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.sqlite_only  # no database: once is enough
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
