@@ -142,7 +142,9 @@ def test_show_reads_well_once_complete(run: Run, frozen: FrozenDateTimeFactory) 
         assert f"-> next {step['next_step']}\n" in out
 
 
-@pytest.mark.parametrize("case_id", [new_case_id(), "nope", "case_" + "G" * 24])
+@pytest.mark.parametrize(
+    "case_id", [new_case_id(), "nope", "case_" + "G" * 24], ids=["unknown", "nope", "not-hex"]
+)
 def test_show_an_unknown_case(run: Run, case_id: str) -> None:
     """An unknown or malformed id is one line on stderr and exit code 3, with or without --json."""
     assert_one_line_error(run("show", case_id), EXIT_NOT_FOUND, f"no case has the id {case_id}")
