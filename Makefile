@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements-dev.lock | s
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help setup run bench test test-sqlite test-postgres lint format lock clean screenshots
+.PHONY: help setup run bench test test-fast test-sqlite test-postgres lint format lock clean screenshots
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' \
@@ -44,11 +44,19 @@ format: setup  ## Fix import order and formatting
 	$(BIN)/ruff check --fix --select I .
 	$(BIN)/ruff format .
 
-test: setup lint  ## Lint, then the whole suite on SQLite and on a throwaway PostgreSQL
+# Each pass runs on two pytest-xdist workers, a file per worker at a time (a file's fixtures,
+# such as a built wheel or a generated client, are made once); on PostgreSQL each worker has
+# a database of its own (tests/conftest.py).
+PARALLEL ?= -n 2 --dist loadfile
+
+test: setup lint  ## Lint, then every layer on SQLite and on a throwaway PostgreSQL
 	@echo "=== test suite on SQLite ==="
-	$(BIN)/pytest
+	$(BIN)/pytest $(PARALLEL)
 	@echo "=== test suite on PostgreSQL ==="
-	scripts/with-postgres $(BIN)/pytest -p no:cacheprovider
+	scripts/with-postgres $(BIN)/pytest -p no:cacheprovider $(PARALLEL)
+
+test-fast: setup lint  ## Lint, then tests/unit and tests/api on SQLite (the inner loop)
+	$(BIN)/pytest $(PARALLEL) tests/unit tests/api
 
 test-sqlite: setup  ## The suite on SQLite only (no lint)
 	$(BIN)/pytest $(ARGS)

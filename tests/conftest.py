@@ -2,26 +2,52 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import freezegun
 import psycopg
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from psycopg import sql
 
-from casesvc import build_service, create_app, db
+from casesvc import build_service, create_app, db, prepare_database
+from casesvc.clock import Clock
 from casesvc.config import MIGRATIONS_DIR, Config
 from casesvc.db import close_all
+from casesvc.lifecycle import Status
 from casesvc.models import Case
 from casesvc.service import CaseService
 
 T0 = dt.datetime(2026, 3, 1, 12, 0, 0, tzinfo=dt.UTC)
+US = dt.timedelta(microseconds=1)
+# The lifecycle's boundaries at the default 10 s / 30 s thresholds, the one table every layer
+# checks against: (age in seconds, status at that age, Retry-After in seconds or None).
+BOUNDARIES: list[tuple[float, Status, int | None]] = [
+    (0, Status.SUBMITTED, 10),
+    (9.999, Status.SUBMITTED, 1),
+    (10, Status.PROCESSING, 20),
+    (29.999, Status.PROCESSING, 1),
+    (30, Status.COMPLETE, None),
+    (86_400, Status.COMPLETE, None),
+]
+# The same boundaries to the microsecond: (age, status, Retry-After), with pytest ids.
+EDGES: list[tuple[dt.timedelta, Status, int | None]] = [
+    (dt.timedelta(seconds=10) - US, Status.SUBMITTED, 1),
+    (dt.timedelta(seconds=10), Status.PROCESSING, 20),
+    (dt.timedelta(seconds=10) + US, Status.PROCESSING, 20),
+    (dt.timedelta(seconds=30) - US, Status.PROCESSING, 1),
+    (dt.timedelta(seconds=30), Status.COMPLETE, None),
+    (dt.timedelta(seconds=30) + US, Status.COMPLETE, None),
+]
+EDGE_IDS = ["10s-1us", "10s", "10s+1us", "30s-1us", "30s", "30s+1us"]
 SHARED_ASSETS = Path(__file__).resolve().parent.parent.parent / "shared" / "seed" / "assets"
 # In CI the reference files sit beside the clone, so tests that read them must run there.
 REFERENCE_MISSING = not SHARED_ASSETS.is_dir() and not os.environ.get("CI")
@@ -31,6 +57,20 @@ REFERENCE_MISSING = not SHARED_ASSETS.is_dir() and not os.environ.get("CI")
 # CASESVC_TEST_DATABASE_URL names a (throwaway) server, as `make test` does.
 POSTGRES_URL = os.environ.get("CASESVC_TEST_DATABASE_URL", "")
 ENGINE = "postgresql" if POSTGRES_URL else "sqlite"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist, each worker has a PostgreSQL database of its own on the same
+    server, ``<dbname>_<worker id>``, created empty, so workers never share a schema."""
+    global POSTGRES_URL
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if POSTGRES_URL and worker:
+        parts = urlsplit(POSTGRES_URL)
+        name = f"{parts.path.lstrip('/')}_{worker}"
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        POSTGRES_URL = parts._replace(path=f"/{name}").geturl()
 
 
 def pytest_report_header() -> str:
@@ -115,6 +155,25 @@ def app(config: Config, frozen: freezegun.api.FrozenDateTimeFactory) -> Iterator
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture
+def make_app(config: Config) -> Iterator[Any]:
+    """make_app(clock=None, **overrides) -> an app on this test's database with those config
+    overrides and that clock; an overridden ``database_url`` is migrated first, as serve
+    would. Every app made is closed after the test. Time is frozen only if the test asks."""
+    apps: list[Flask] = []
+
+    def make(clock: Clock | None = None, **overrides: Any) -> Flask:
+        if "database_url" in overrides:
+            prepare_database(dataclasses.replace(config, auto_upgrade=True, **overrides))
+        app = create_app(dataclasses.replace(config, **overrides), clock=clock)
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        close_all(app.extensions["casesvc"].service.database)
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""Smoke program for the generated Python client, run by tests/test_clients.py in a throwaway
-venv: ``python smoke.py BASE_URL``. Any failed check exits non-zero."""
+"""Smoke program for the generated Python client, run by tests/system/test_clients.py in a
+throwaway venv: ``python smoke.py BASE_URL``. Any failed check exits non-zero."""
 
 import datetime as dt
 import itertools

@@ -1,4 +1,4 @@
-// Smoke program for the generated typescript-fetch client, run by tests/test_clients.py:
+// Smoke program for the generated typescript-fetch client, run by tests/system/test_clients.py:
 // node dist/smoke.js BASE_URL. Any failed check exits non-zero.
 import assert from "node:assert/strict";
 

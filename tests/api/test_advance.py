@@ -1,18 +1,14 @@
 """Fast-forwarding a case in the service: forward only, persisted, created_at untouched."""
 
 import datetime as dt
-import multiprocessing
 
-import peewee
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 
-from casesvc import build_service, db
-from casesvc.config import Config
 from casesvc.lifecycle import Status
 from casesvc.models import Case
 from casesvc.service import CannotAdvance, CaseNotFound, CaseService, new_case_id
-from tests.conftest import T0
+from tests.conftest import BOUNDARIES, T0
 
 
 def seconds(value: float) -> dt.timedelta:
@@ -21,14 +17,7 @@ def seconds(value: float) -> dt.timedelta:
 
 @pytest.mark.parametrize(
     ("by", "expected"),
-    [
-        (0, Status.SUBMITTED),
-        (9.999, Status.SUBMITTED),
-        (10, Status.PROCESSING),
-        (29.999, Status.PROCESSING),
-        (30, Status.COMPLETE),
-        (3600, Status.COMPLETE),
-    ],
+    [*[(by, status) for by, status, _ in BOUNDARIES], (3600, Status.COMPLETE)],
 )
 def test_advance_by_crosses_each_boundary(
     service: CaseService, by: float, expected: Status
@@ -190,39 +179,3 @@ def test_advance_all(service: CaseService, frozen: FrozenDateTimeFactory) -> Non
 def test_advance_all_with_no_cases(service: CaseService) -> None:
     """With no cases, advancing all does nothing and says so with an empty list."""
     assert [] == service.advance_all(seconds(10))
-
-
-def _advance_many(url: str, case_id: str, n: int, queue: "multiprocessing.Queue[object]") -> None:
-    service = build_service(Config(database_url=url))
-    errors = []
-    with service.database.connection_context():
-        for _ in range(n):
-            try:
-                service.advance(case_id, by=seconds(1))
-            except peewee.DatabaseError as exc:  # e.g. "database is locked"
-                errors.append(repr(exc))
-    db.close_all(service.database)
-    queue.put(errors)
-
-
-def test_concurrent_advances_from_several_processes_add_up(config: Config) -> None:
-    """Four processes advancing one case at once lose no advance and hit no lock error."""
-    service = build_service(config)
-    with service.database.connection_context():
-        case_id = service.create().case_id
-    ctx = multiprocessing.get_context("spawn")
-    queue = ctx.Queue()
-    workers = [
-        ctx.Process(target=_advance_many, args=(config.database_url, case_id, 25, queue))
-        for _ in range(4)
-    ]
-    for w in workers:
-        w.start()
-    errors = [e for _ in workers for e in queue.get(timeout=120)]
-    for w in workers:
-        w.join(timeout=30)
-    with service.database.connection_context():
-        view = service.get(case_id)
-    db.close_all(service.database)
-
-    assert ([], seconds(100), Status.COMPLETE) == (errors, view.fast_forwarded, view.status)

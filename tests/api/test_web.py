@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 
 from casesvc.web import CONTENT_SECURITY_POLICY
 
-STATIC = Path(__file__).resolve().parent.parent / "casesvc" / "web" / "static"
+STATIC = Path(__file__).resolve().parents[2] / "casesvc" / "web" / "static"
 PAGES = ["/dashboard", "/dashboard/cases", "/dashboard/case/case_000000000000000000000000"]
 
 

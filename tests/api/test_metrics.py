@@ -1,20 +1,15 @@
-"""``/metrics``: Prometheus counts by route template, in one process and across workers."""
+"""``/metrics``: Prometheus counts by route template, in one process."""
 
 from __future__ import annotations
 
-import os
-import urllib.request
-from pathlib import Path
+from typing import Any
 
-import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from casesvc import create_app
 from casesvc.config import Config
 from casesvc.db import close_all
-from tests.servers import cli, running_server
 
 TOKEN = "metrics-test-token-0123456789abcdef"
 
@@ -65,56 +60,16 @@ def test_requests_are_counted_by_route_template(client: FlaskClient) -> None:
     assert case_id not in text
 
 
-def test_metrics_need_a_token_when_tokens_are_on(config: Config, frozen: object) -> None:
+def test_metrics_need_a_token_when_tokens_are_on(make_app: Any, frozen: object) -> None:
     """With API tokens, /metrics answers 401 without one and 200 with one; the refusal
     itself is counted."""
-    app: Flask = create_app(Config(**{**config.__dict__, "api_tokens": (TOKEN,)}))
-    client = app.test_client()
-    try:
-        refused = client.get("/metrics")
-        allowed = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
-    finally:
-        close_all(app.extensions["casesvc"].service.database)
+    client = make_app(api_tokens=(TOKEN,)).test_client()
+    refused = client.get("/metrics")
+    allowed = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
 
     assert (401, "application/json") == (refused.status_code, refused.content_type)
     assert 200 == allowed.status_code
     assert 1 == requests(samples(allowed.get_data(as_text=True)), "/metrics", "GET", 401)
-
-
-@pytest.mark.parametrize("given", [True, False], ids=["operator-dir", "fresh-dir"])
-def test_counts_add_up_across_workers(database_url: str, tmp_path: Path, given: bool) -> None:
-    """A two-worker `casesvc serve` reports exactly the requests sent, whichever worker
-    answered each (both did), in the operator's PROMETHEUS_MULTIPROC_DIR or its own."""
-    cli(database_url, "db", "upgrade")
-    env = dict(os.environ, TMPDIR=str(tmp_path))  # where serve makes its own directory
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    if given:
-        env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path / "metrics")
-        (tmp_path / "metrics").mkdir()
-        (tmp_path / "metrics" / "counter_1.db").write_bytes(b"stale")  # wiped at start
-    posts, gets = 40, 160
-    with running_server(database_url, "--workers", "2", env=env) as (base, _):
-        ids = [post(base) for _ in range(posts)]
-        for i in range(gets):
-            urllib.request.urlopen(f"{base}/cases/{ids[i % posts]}").close()
-        with urllib.request.urlopen(base + "/metrics") as response:
-            found = samples(response.read().decode())
-        files = list(tmp_path.glob("*/*.db"))
-        writers = {path.stem.rsplit("_", 1)[1] for path in files}
-
-    assert posts == requests(found, "/cases", "POST", 201)
-    assert gets == requests(found, "/cases/<case_id>", "GET", 200)
-    assert posts == found[("casesvc_cases_created_total", ())]
-    assert 2 <= len(writers - {"1"}), files
-    assert given == (tmp_path / "metrics").is_dir()  # serve removes only its own directory
-
-
-def post(base: str) -> str:
-    import json
-
-    request = urllib.request.Request(base + "/cases", method="POST")
-    with urllib.request.urlopen(request) as response:
-        return str(json.load(response)["case_id"])
 
 
 def test_metrics_can_be_turned_off(config: Config, frozen: object) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import shutil
 import socket
 import threading
@@ -17,12 +16,13 @@ import psycopg
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from freezegun.api import FrozenDateTimeFactory
 
-from casesvc import create_app, db, prepare_database
-from casesvc.config import MIGRATIONS_DIR, Config
+from casesvc import db
+from casesvc.config import MIGRATIONS_DIR
 from casesvc.db import close_all
 
+# Time stands still at T0 in every test here, for the apps of make_app too.
+pytestmark = pytest.mark.usefixtures("frozen")
 TOKEN = "tok_0123456789abcdefghijkl"
 ORIGIN = "https://ops.example.org"
 OK = {"status": "ok"}
@@ -74,23 +74,6 @@ def answer(client: FlaskClient, path: str = "/readyz") -> tuple[int, Any]:
 
 def database_of(app: Flask) -> peewee.Database:
     return app.extensions["casesvc"].service.database
-
-
-@pytest.fixture
-def make_app(config: Config, frozen: FrozenDateTimeFactory) -> Iterator[Any]:
-    """A factory of apps on the test database, with config overrides."""
-    apps: list[Flask] = []
-
-    def make(**overrides: Any) -> Flask:
-        if "database_url" in overrides:  # a database of its own, migrated as serve would
-            prepare_database(dataclasses.replace(config, auto_upgrade=True, **overrides))
-        app = create_app(dataclasses.replace(config, **overrides))
-        apps.append(app)
-        return app
-
-    yield make
-    for app in apps:
-        close_all(database_of(app))
 
 
 # -- both probes --------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from casesvc.api.render import document
 from casesvc.lifecycle import Status
 from casesvc.models import Case
 from casesvc.service import CaseNotFound, CaseService, InvalidPageToken, new_case_id
+from tests.conftest import BOUNDARIES
 
 
 def stored_status(case_id: str) -> str:
@@ -16,13 +17,7 @@ def stored_status(case_id: str) -> str:
 
 @pytest.mark.parametrize(
     ("seconds", "expected"),
-    [
-        (0, Status.SUBMITTED),
-        (9.999, Status.SUBMITTED),
-        (10, Status.PROCESSING),
-        (29.999, Status.PROCESSING),
-        (30, Status.COMPLETE),
-    ],
+    [(seconds, status) for seconds, status, _ in BOUNDARIES],
 )
 def test_status_at_boundaries(
     service: CaseService, frozen: FrozenDateTimeFactory, seconds: float, expected: Status

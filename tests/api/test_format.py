@@ -11,7 +11,7 @@ from freezegun.api import FrozenDateTimeFactory
 
 from tests.conftest import REFERENCE_MISSING, SHARED_ASSETS
 
-CASE_SCHEMA = json.loads((Path(__file__).parent / "case.schema.json").read_text())
+CASE_SCHEMA = json.loads((Path(__file__).parents[1] / "case.schema.json").read_text())
 STAGES = {"submitted": 0, "processing": 10, "complete": 30}
 needs_reference = pytest.mark.skipif(
     REFERENCE_MISSING, reason="reference files (../shared/seed/assets) not present"

@@ -25,7 +25,7 @@ from casesvc.config import MIGRATIONS_DIR, Config
 from casesvc.db import close_all
 from casesvc.openapi import canonical
 
-SNAPSHOT = Path(__file__).resolve().parent.parent / "docs" / "openapi.json"
+SNAPSHOT = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 SCHEMAS = {
     "ApiError",
     "Case",

@@ -21,6 +21,10 @@ from casesvc.schemas import CaseSchema
 from casesvc.web import CONTENT_SECURITY_POLICY
 from tests.live import LiveServer, live_server, pause_page_clock
 
+# What the browser sees does not depend on the engine (tests/api covers both engines), so the
+# browser tests run in the SQLite pass only.
+pytestmark = pytest.mark.sqlite_only
+
 PAGE_SIZE = 20  # cases.js asks for this many per page
 MAX_FAILURES = 6  # case.js gives up live updates after this many failed polls in a row
 SETTLE_MS = 250  # real time for a request that should NOT happen to show up if it did

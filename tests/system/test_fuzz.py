@@ -24,9 +24,9 @@ from schemathesis.engine import events
 from casesvc import create_app, db
 from casesvc.clock import FakeClock
 from casesvc.config import Config
+from tests.conftest import T0
 from tests.servers import ROOT, cli, running_server
 
-T0 = dt.datetime(2026, 3, 1, 12, 0, 0, tzinfo=dt.UTC)
 TOKEN = "tok_fuzz_0123456789abcdef"
 CONFIG_FILE = ROOT / "schemathesis.toml"
 # Every check Schemathesis offers for OpenAPI; each must have run, none may fail.

@@ -12,6 +12,10 @@ from playwright.sync_api import Browser, Page, Request, expect
 
 from tests.live import LiveServer, live_server, pause_page_clock
 
+# What the browser sees does not depend on the engine (tests/api covers both engines), so the
+# browser tests run in the SQLite pass only.
+pytestmark = pytest.mark.sqlite_only
+
 TOKEN = "tok_ui_0123456789abcdefgh"
 STORAGE_KEY = "casesvc.apiToken"
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.sqlite_only  # no database: once is enough
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")

@@ -2,22 +2,15 @@ import datetime as dt
 
 import pytest
 
-from casesvc.lifecycle import Lifecycle, Status
+from casesvc.lifecycle import STATUS_TABLE, Lifecycle, Status
+from tests.conftest import BOUNDARIES
 
 LIFECYCLE = Lifecycle()
 
 
 @pytest.mark.parametrize(
     ("seconds", "expected"),
-    [
-        (0, Status.SUBMITTED),
-        (9.999, Status.SUBMITTED),
-        (10, Status.PROCESSING),
-        (29.999, Status.PROCESSING),
-        (30, Status.COMPLETE),
-        (86_400, Status.COMPLETE),
-        (-5, Status.SUBMITTED),
-    ],
+    [*[(seconds, status) for seconds, status, _ in BOUNDARIES], (-5, Status.SUBMITTED)],
 )
 def test_status_at_boundaries(seconds: float, expected: Status) -> None:
     """The stage is submitted below 10 s, processing from 10 s, complete from 30 s."""
@@ -26,14 +19,7 @@ def test_status_at_boundaries(seconds: float, expected: Status) -> None:
 
 @pytest.mark.parametrize(
     ("status", "seconds", "expected"),
-    [
-        (Status.SUBMITTED, 0, 10),
-        (Status.SUBMITTED, 9.999, 1),
-        (Status.SUBMITTED, 0.5, 10),
-        (Status.PROCESSING, 10, 20),
-        (Status.PROCESSING, 29.999, 1),
-        (Status.COMPLETE, 30, None),
-    ],
+    [*[(status, s, retry) for s, status, retry in BOUNDARIES], (Status.SUBMITTED, 0.5, 10)],
 )
 def test_seconds_to_next_rounds_up(status: Status, seconds: float, expected: int | None) -> None:
     """Seconds to the next stage are rounded up and never zero; complete has none."""
@@ -53,3 +39,10 @@ def test_later_of_never_goes_back() -> None:
     """Combining two stages keeps the later one."""
     assert Status.PROCESSING == Status.SUBMITTED.later_of(Status.PROCESSING)
     assert Status.COMPLETE == Status.COMPLETE.later_of(Status.SUBMITTED)
+
+
+def test_the_table_is_the_later_of_age_and_floor() -> None:
+    """The table maps each (implied, stored) pair to the later stage of the two."""
+    expected = {(a, b): max(a, b, key=lambda s: s.rank) for a in Status for b in Status}
+
+    assert expected == STATUS_TABLE

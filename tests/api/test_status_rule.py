@@ -24,13 +24,6 @@ def ages(lifecycle: Lifecycle) -> list[dt.timedelta]:
     return [*around, -dt.timedelta(days=1), lifecycle.complete_after * 1000]
 
 
-def test_the_table_is_the_later_of_age_and_floor() -> None:
-    """The table maps each (implied, stored) pair to the later stage of the two."""
-    expected = {(a, b): max(a, b, key=lambda s: s.rank) for a in Status for b in Status}
-
-    assert expected == STATUS_TABLE
-
-
 @pytest.mark.parametrize("thresholds", [(10, 30), (1, 2), (0.5, 600)])
 def test_sql_filter_agrees_with_the_resolver(
     service: CaseService, thresholds: tuple[float, float]

@@ -4,24 +4,17 @@ clock that steps backwards. Status never goes back, in a response or in the stor
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
 import random
-import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 
-from casesvc import create_app, db
 from casesvc.clock import FakeClock
-from casesvc.config import Config
 from casesvc.lifecycle import Status
 from casesvc.models import Case
+from tests.conftest import EDGE_IDS, EDGES, T0
 
-T0 = dt.datetime(2026, 3, 1, 12, 0, 0, tzinfo=dt.UTC)
-US = dt.timedelta(microseconds=1)
 STATUSES = ["submitted", "processing", "complete"]
 
 
@@ -30,18 +23,9 @@ def at(seconds: float) -> dt.datetime:
 
 
 @pytest.fixture
-def apps(config: Config) -> Iterator[Any]:
-    """make(clock) -> a test client of an app on the shared database, with that clock."""
-    made: list[Flask] = []
-
-    def make(clock: FakeClock) -> FlaskClient:
-        app = create_app(config, clock=clock)
-        made.append(app)
-        return app.test_client()
-
-    yield make
-    for app in made:
-        db.close_all(app.extensions["casesvc"].service.database)
+def apps(make_app: Any) -> Any:
+    """apps(clock) -> a test client of an app on the shared database, with that clock."""
+    return lambda clock: make_app(clock=clock).test_client()
 
 
 def stored(client: FlaskClient, case_id: str) -> str:
@@ -58,15 +42,8 @@ def listed_ids(client: FlaskClient, status: str) -> list[str]:
 
 @pytest.mark.parametrize(
     ("offset", "expected", "retry_after"),
-    [
-        (dt.timedelta(seconds=10) - US, "submitted", "1"),
-        (dt.timedelta(seconds=10), "processing", "20"),
-        (dt.timedelta(seconds=10) + US, "processing", "20"),
-        (dt.timedelta(seconds=30) - US, "processing", "1"),
-        (dt.timedelta(seconds=30), "complete", None),
-        (dt.timedelta(seconds=30) + US, "complete", None),
-    ],
-    ids=["10s-1us", "10s", "10s+1us", "30s-1us", "30s", "30s+1us"],
+    [(age, status.value, None if r is None else str(r)) for age, status, r in EDGES],
+    ids=EDGE_IDS,
 )
 def test_read_exactly_at_a_threshold(
     apps: Any, offset: dt.timedelta, expected: str, retry_after: str | None
@@ -91,74 +68,6 @@ def test_read_exactly_at_a_threshold(
         response.headers.get("Retry-After"),
     )
     assert expected == stored(client, case_id)
-
-
-# Ages (seconds at the shared instant) right around both thresholds.
-AGES = [0, 9.999999, 10, 10.000001, 29.999999, 30, 30.000001, 45]
-NOW = at(100)
-
-
-def _worker_reads(config: Config, ids: list[str], threads: int, start: Any, out: Any) -> None:
-    """One worker process: an app of its own, with a clock stopped at NOW, read by threads."""
-    app = create_app(config, clock=FakeClock(NOW))
-    results: list[Any] = []
-    lock = threading.Lock()
-
-    def reader(seed: int) -> None:
-        client = app.test_client()
-        order = ids[:]
-        random.Random(seed).shuffle(order)
-        seen = {i: (r := client.get(f"/cases/{i}")).json | {"etag": r.headers["ETag"]}
-                for i in order}  # fmt: skip
-        lists = {s: listed_ids(client, s) for s in STATUSES}
-        with lock:
-            results.append((seen, lists))
-
-    start.wait(timeout=60)
-    workers = [threading.Thread(target=reader, args=(n,)) for n in range(threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(timeout=60)
-    db.close_all(app.extensions["casesvc"].service.database)
-    out.put(results)
-
-
-def test_many_workers_at_one_instant_agree(config: Config, apps: Any) -> None:
-    """Four worker processes with four threads each, all reading at the same instant (and
-    racing to write statuses forward), give identical answers and lists, and the stored
-    column ends equal to them."""
-    clock = FakeClock(NOW)
-    client = apps(clock)
-    ids = []
-    for age in AGES:
-        clock.set(NOW - dt.timedelta(seconds=age))
-        ids.append(client.post("/cases").json["case_id"])
-    db.close_all(client.application.extensions["casesvc"].service.database)
-
-    ctx = multiprocessing.get_context("fork")
-    start, out = ctx.Barrier(4), ctx.Queue()
-    workers = [
-        ctx.Process(target=_worker_reads, args=(config, ids, 4, start, out)) for _ in range(4)
-    ]
-    for w in workers:
-        w.start()
-    results = [r for _ in workers for r in out.get(timeout=120)]
-    for w in workers:
-        w.join(timeout=30)
-
-    expected_status = [
-        "submitted", "submitted", "processing", "processing", "processing",
-        "complete", "complete", "complete",
-    ]  # fmt: skip
-    first_seen, first_lists = results[0]
-    assert 16 == len(results)
-    assert [0, 0, 0, 0] == [w.exitcode for w in workers]
-    assert all(r == (first_seen, first_lists) for r in results)
-    assert expected_status == [first_seen[i]["status"] for i in ids]
-    assert {s: [i for i, e in zip(ids, expected_status, strict=True) if e == s]
-            for s in STATUSES} == first_lists  # fmt: skip
-    assert expected_status == [stored(client, i) for i in ids]
 
 
 def test_clock_stepping_back_never_moves_status_back(apps: Any) -> None:

@@ -1,11 +1,10 @@
-"""The QA commands: create, show, list, advance and watch, over the same service as the API."""
+"""The casesvc command: create, show, list, advance and watch over the same service as the API,
+and db status / db upgrade and the options every command shares."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
-import urllib.request
 from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
@@ -19,11 +18,10 @@ from flask.testing import FlaskClient
 from freezegun.api import FrozenDateTimeFactory
 
 import cli
-from casesvc import terminal
 from casesvc.determinations import Catalog
 from casesvc.service import CaseService, new_case_id
 from cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_NOT_FOUND, EXIT_USAGE, main
-from tests.servers import running_server
+from tests.conftest import BOUNDARIES
 
 Run = Callable[..., Result]
 COMMANDS = ["create", "show", "list", "advance", "watch", "serve", "db", "db upgrade"]
@@ -144,7 +142,9 @@ def test_show_reads_well_once_complete(run: Run, frozen: FrozenDateTimeFactory) 
         assert f"-> next {step['next_step']}\n" in out
 
 
-@pytest.mark.parametrize("case_id", [new_case_id(), "nope", "case_" + "G" * 24])
+@pytest.mark.parametrize(
+    "case_id", [new_case_id(), "nope", "case_" + "G" * 24], ids=["unknown", "nope", "not-hex"]
+)
 def test_show_an_unknown_case(run: Run, case_id: str) -> None:
     """An unknown or malformed id is one line on stderr and exit code 3, with or without --json."""
     assert_one_line_error(run("show", case_id), EXIT_NOT_FOUND, f"no case has the id {case_id}")
@@ -239,14 +239,7 @@ def test_list_bad_arguments(run: Run, args: list[str], says: str) -> None:
 
 @pytest.mark.parametrize(
     ("by", "status"),
-    [
-        ("0", "submitted"),
-        ("9.999", "submitted"),
-        ("10", "processing"),
-        ("29.999", "processing"),
-        ("30", "complete"),
-        ("86400", "complete"),
-    ],
+    [(f"{by:g}", status.value) for by, status, _ in BOUNDARIES],
 )
 def test_advance_by_across_each_boundary(
     run: Run, http: Callable[[str], Any], by: str, status: str
@@ -285,26 +278,6 @@ def test_advance_by_takes_units_and_prints_durations_in_words(
     result = run("advance", case_id, "--by", by)
 
     assert (0, f"{case_id}  complete    {says}\n") == (result.exit_code, result.stdout)
-
-
-@pytest.mark.parametrize(
-    ("seconds", "words"),
-    [
-        (0, "0 s"),
-        (59.9, "59 s"),
-        (60, "1 min 00 s"),
-        (3599, "59 min 59 s"),
-        (3600, "1 h 00 min"),
-        (86399, "23 h 59 min"),
-        (86400, "1 d 0 h"),
-        (1_000_000_000, "11,574 d 1 h"),
-        (-5, "-5 s"),
-        (-90, "-1 min 30 s"),
-    ],
-)
-def test_durations_read_like_the_web_ui(seconds: float, words: str) -> None:
-    """Spans print in at most two units, never as Python's timedelta."""
-    assert words == terminal.duration(dt.timedelta(seconds=seconds))
 
 
 @pytest.mark.parametrize(
@@ -621,27 +594,54 @@ def test_usage_errors_are_one_line(args: list[str], says: str) -> None:
     assert "--help')" in result.stderr
 
 
-# -- across processes ------------------------------------------------------------------------
+# -- db status, db upgrade and the global options -------------------------------------------
 
 
-def test_a_running_server_sees_cli_changes_at_once(database_url: str, tmp_path: Path) -> None:
-    """A case created and advanced through the CLI shows its new status on a real
-    `casesvc serve` process at once, on the same database."""
-    assert 0 == invoke(database_url, "db", "upgrade").exit_code
-    with running_server(database_url, "--workers", "2", log=tmp_path / "serve.log") as (url, _):
+def test_db_status_then_upgrade(empty_database_url: str) -> None:
+    """status shows pending migrations (exit 1), upgrade applies them, status is then clean."""
+    before = invoke(empty_database_url, "db", "status")
+    upgrade = invoke(empty_database_url, "db", "upgrade")
+    after = invoke(empty_database_url, "db", "status")
+    again = invoke(empty_database_url, "db", "upgrade")
 
-        def get(case_id: str) -> dict[str, Any]:
-            with urllib.request.urlopen(f"{url}/cases/{case_id}", timeout=10) as response:
-                return dict(json.load(response))
+    assert (EXIT_ERROR, "0001_create_cases") == (before.exit_code, before.output.split()[0])
+    assert "pending" in before.output
+    assert (0, "applied 0001_create_cases") == (upgrade.exit_code, upgrade.output.splitlines()[0])
+    assert (0, "database is up to date") == (after.exit_code, after.output.splitlines()[-1])
+    assert "database is up to date\n" == again.output
 
-        case_id = json.loads(invoke(database_url, "create", "--json").stdout)["case_id"]
-        statuses = [get(case_id)["status"]]
-        invoke(database_url, "advance", case_id, "--by", "15")
-        statuses.append(get(case_id)["status"])
-        invoke(database_url, "advance", case_id, "--to", "complete")
-        body = get(case_id)
-        shown_json = json.loads(invoke(database_url, "show", case_id, "--json").stdout)
 
-    assert ["submitted", "processing", "complete"] == [*statuses, body["status"]]
-    assert (True, True) == (bool(body["summary"]), bool(body["steps"]))
-    assert body == shown_json
+def test_db_status_of_an_unreachable_database_is_one_line(tmp_path: Any) -> None:
+    """A database that can't be opened gives one line on stderr and exit 1, no traceback."""
+    result = invoke(f"sqlite:///{tmp_path}/missing/dir/../../", "db", "status")
+
+    assert EXIT_ERROR == result.exit_code
+    assert "Traceback" not in result.output
+
+
+def test_unsupported_url_is_a_usage_error() -> None:
+    """A URL scheme casesvc can't use is refused before anything runs."""
+    result = invoke("mysql://nope", "db", "status")
+
+    assert EXIT_ERROR == result.exit_code
+    assert "unsupported DATABASE_URL scheme" in result.output
+
+
+def test_version_and_help() -> None:
+    """--version prints the version; --help documents the exit codes."""
+    expected = f"casesvc, version {version('casesvc')}\n"
+    assert expected == CliRunner().invoke(main, ["--version"]).output
+    help_text = CliRunner().invoke(main, ["--help"]).output
+    assert "3    case not found" in help_text
+    assert EXIT_USAGE == CliRunner().invoke(main, ["serve", "--port", "0"]).exit_code
+
+
+def test_database_url_goes_before_or_after_the_command(database_url: str) -> None:
+    """--database-url works before the command and after it, with the same result."""
+    created = CliRunner().invoke(main, ["create", "--database-url", database_url])
+    case_id = created.stdout.strip()
+    before = CliRunner().invoke(main, ["--database-url", database_url, "show", case_id, "--json"])
+    after = CliRunner().invoke(main, ["show", case_id, "--json", "--database-url", database_url])
+
+    assert (0, 0, 0) == (created.exit_code, before.exit_code, after.exit_code)
+    assert before.stdout == after.stdout

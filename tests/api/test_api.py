@@ -15,6 +15,7 @@ from casesvc.config import Config
 from casesvc.db import close_all
 from casesvc.models import Case
 from casesvc.service import new_case_id
+from tests.conftest import BOUNDARIES
 
 
 def create(client: FlaskClient) -> str:
@@ -66,13 +67,7 @@ def test_created_at_is_rfc3339_utc(client: FlaskClient) -> None:
 
 @pytest.mark.parametrize(
     ("seconds", "status", "retry_after"),
-    [
-        (0, "submitted", "10"),
-        (9.999, "submitted", "1"),
-        (10, "processing", "20"),
-        (29.999, "processing", "1"),
-        (30, "complete", None),
-    ],
+    [(s, status.value, None if r is None else str(r)) for s, status, r in BOUNDARIES],
 )
 def test_get_at_boundaries(
     client: FlaskClient,

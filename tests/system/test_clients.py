@@ -21,7 +21,7 @@ from tests.servers import cli, running_server
 
 pytestmark = pytest.mark.sqlite_only
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TS_DIR = ROOT / "tests" / "client_ts"
 PY_DIR = ROOT / "tests" / "client_py"
 SNAPSHOT = ROOT / "docs" / "openapi.json"

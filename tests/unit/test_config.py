@@ -1,0 +1,92 @@
+import pytest
+
+from casesvc.config import DEFAULT_DATABASE_URL, Config, ConfigError
+
+TOKEN = "tok_0123456789abcdefghijkl"
+OTHER_TOKEN = "tok_zyxwvutsrqponmlkjihgfe"
+ORIGIN = "https://ops.example.org"
+
+
+def test_defaults_use_the_embedded_database() -> None:
+    """With no environment, casesvc uses the embedded SQLite file and migrates it itself."""
+    config = Config.from_env({})
+
+    assert (DEFAULT_DATABASE_URL, True, 10.0, 30.0) == (
+        config.database_url,
+        config.auto_upgrade,
+        config.processing_after,
+        config.complete_after,
+    )
+
+
+def test_environment_is_read() -> None:
+    """DATABASE_URL and the thresholds come from the environment; another database is not
+    auto-migrated."""
+    config = Config.from_env(
+        {
+            "DATABASE_URL": "sqlite:////tmp/x.db",
+            "CASESVC_PROCESSING_AFTER": "2.5",
+            "CASESVC_COMPLETE_AFTER": "7",
+        }
+    )
+
+    assert ("sqlite:////tmp/x.db", False, 2.5, 7.0) == (
+        config.database_url,
+        config.auto_upgrade,
+        config.processing_after,
+        config.complete_after,
+    )
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"CASESVC_PROCESSING_AFTER": "soon"},
+        {"CASESVC_PROCESSING_AFTER": "nan"},
+        {"CASESVC_PROCESSING_AFTER": "40"},
+        {"CASESVC_COMPLETE_AFTER": "-1"},
+    ],
+)
+def test_bad_thresholds_are_refused(env: dict[str, str]) -> None:
+    """Thresholds that aren't finite, positive and in order are a configuration error."""
+    with pytest.raises(ConfigError):
+        Config.from_env(env)
+
+
+# -- CORS origins and bearer tokens (the app's side is in tests/api/test_security.py) ---------
+
+
+def test_cors_origins_come_from_the_environment() -> None:
+    """CASESVC_CORS_ORIGINS is a comma-separated list; a trailing slash is dropped."""
+    config = Config.from_env({"CASESVC_CORS_ORIGINS": f" {ORIGIN}/ , http://127.0.0.1:5173 ,"})
+
+    assert (ORIGIN, "http://127.0.0.1:5173") == config.cors_origins
+    assert () == Config.from_env({}).cors_origins
+
+
+@pytest.mark.parametrize(
+    "origins",
+    ["*", "https://*.example.org", "https://ops.example.org/app", "ops.example.org",
+     "ftp://ops.example.org", "https://user:pw@ops.example.org", "https://ops.example.org?x",
+     "https://ops.example.org:99999"],
+)  # fmt: skip
+def test_bad_cors_origins_are_refused(origins: str) -> None:
+    """A wildcard, a path or anything but scheme://host[:port] is a configuration error."""
+    with pytest.raises(ConfigError, match="CASESVC_CORS_ORIGINS"):
+        Config.from_env({"CASESVC_CORS_ORIGINS": origins})
+
+
+def test_tokens_come_from_the_environment_and_never_show() -> None:
+    """CASESVC_API_TOKENS is comma-separated; the config's repr never shows a token."""
+    config = Config.from_env({"CASESVC_API_TOKENS": f"{TOKEN}, {OTHER_TOKEN},"})
+
+    assert (TOKEN, OTHER_TOKEN) == config.api_tokens
+    assert TOKEN not in repr(config)
+    assert () == Config.from_env({}).api_tokens
+
+
+@pytest.mark.parametrize("tokens", ["short", "has space in it 12345", "tök_0123456789abcdef"])
+def test_weak_or_malformed_tokens_are_refused(tokens: str) -> None:
+    """Tokens must be at least 16 bearer-token characters."""
+    with pytest.raises(ConfigError, match="CASESVC_API_TOKENS"):
+        Config.from_env({"CASESVC_API_TOKENS": tokens})
