@@ -2,7 +2,7 @@
 type-checked or installed, then run against a live `casesvc serve`.
 
 Each client is generated once per session. The live server's stages are shortened (0.2 s to
-processing, 0.5 s to complete) so that the README's poll loop finishes after one Retry-After.
+processing, 0.5 s to complete) so that the documented poll loop (docs/clients.md) finishes after one Retry-After.
 The clients speak HTTP only, so this runs in the SQLite pass alone.
 """
 
@@ -65,7 +65,7 @@ def run(command: list[str], *, timeout: float = 300, **kwargs: object) -> str:
 
 
 def generate(spec: str, generator: str, out: Path, *options: str) -> Generated:
-    """openapi-generator, as the README runs it, and what it complained about."""
+    """openapi-generator, as docs/clients.md runs it, and what it complained about."""
     require("java")
     log = run([str(GENERATOR), "generate", "-i", spec, "-g", generator, "-o", str(out), *options])
     return Generated(out, complaints(log))
@@ -143,7 +143,7 @@ def test_typescript_client_compiles_and_runs(
     typescript_client: Generated, node_modules: Path, live_server: str
 ) -> None:
     """The TypeScript client type-checks under strict tsc, and the smoke program (with the
-    README example) passes against the live server."""
+    documented example) passes against the live server."""
     work = typescript_client.path.parent
     for name in ("tsconfig.json", "example.ts", "smoke.ts"):
         shutil.copy(TS_DIR / name, work / name)
@@ -159,7 +159,7 @@ def test_typescript_client_compiles_and_runs(
 def test_python_client_installs_and_runs(
     python_client: Generated, live_server: str, tmp_path: Path
 ) -> None:
-    """The Python client installs in a fresh venv, and the smoke program (with the README
+    """The Python client installs in a fresh venv, and the smoke program (with the docs
     example) passes against the live server."""
     venv = tmp_path / "venv"
     run([sys.executable, "-m", "venv", str(venv)])
@@ -173,7 +173,9 @@ def test_python_client_installs_and_runs(
 
 
 @pytest.mark.parametrize("example", [TS_DIR / "example.ts", PY_DIR / "example.py"])
-def test_readme_shows_the_tested_example(example: Path) -> None:
-    """The README's client examples are, verbatim, the code the smoke programs run."""
-    shown = example.read_text(encoding="utf-8") in (ROOT / "README.md").read_text("utf-8")
-    assert shown, f"README.md does not show {example.relative_to(ROOT)} verbatim"
+def test_the_docs_show_the_tested_example(example: Path) -> None:
+    """docs/clients.md's client examples are, verbatim, the code the smoke programs run."""
+    shown = example.read_text(encoding="utf-8") in (ROOT / "docs" / "clients.md").read_text(
+        "utf-8"
+    )
+    assert shown, f"docs/clients.md does not show {example.relative_to(ROOT)} verbatim"
