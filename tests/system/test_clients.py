@@ -2,7 +2,8 @@
 type-checked or installed, then run against a live `casesvc serve`.
 
 Each client is generated once per session. The live server's stages are shortened (0.2 s to
-processing, 0.5 s to complete) so that the documented poll loop (docs/clients.md) finishes after one Retry-After.
+processing, 0.5 s to complete) so that the documented poll loop (docs/clients.md) finishes
+after one Retry-After.
 The clients speak HTTP only, so this runs in the SQLite pass alone.
 """
 
