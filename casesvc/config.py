@@ -88,8 +88,9 @@ class Config:
     # prometheus_client's multiprocess directory (PROMETHEUS_MULTIPROC_DIR): set, the workers
     # of one server add up their metrics there. `casesvc serve` sets a fresh one per run.
     metrics_dir: Path | None = None
-    # Count requests for /metrics (CASESVC_METRICS=0 turns it off; `make bench` measures it).
-    metrics: bool = True
+    # Count requests for /metrics (CASESVC_METRICS=1). Off by default: `make bench` measured it
+    # at well over 5% of a GET's throughput with several workers (docs/performance.md).
+    metrics: bool = False
 
     def __post_init__(self) -> None:
         if not 0 < self.processing_after < self.complete_after:

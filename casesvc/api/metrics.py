@@ -162,7 +162,7 @@ class MetricsText(MethodView):
         """
         metrics = app_state().metrics
         if metrics is None:
-            raise NotFound("Metrics are off on this server (CASESVC_METRICS=0).")
+            raise NotFound("Metrics are off on this server (CASESVC_METRICS=1 turns them on).")
         return Response(
             metrics.exposition(),
             200,

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from casesvc import create_app
-from casesvc.config import Config
-from casesvc.db import close_all
+from casesvc.config import Config, ConfigError
 
 TOKEN = "metrics-test-token-0123456789abcdef"
 
@@ -28,9 +27,10 @@ def requests(found: dict, route: str, method: str, status: int) -> float:  # typ
     return found.get(("casesvc_http_requests_total", labels), 0.0)
 
 
-def test_requests_are_counted_by_route_template(client: FlaskClient) -> None:
-    """Each answer counts once under its route template, method and status, and no case id
-    appears in the exposition."""
+def test_requests_are_counted_by_route_template(make_app: Any, frozen: object) -> None:
+    """With metrics on, each answer counts once under its route template, method and status,
+    and no case id appears in the exposition."""
+    client = make_app(metrics=True).test_client()
     case_id = client.post("/cases").json["case_id"]
     client.post("/cases", headers={"Idempotency-Key": "k-1"})
     client.post("/cases", headers={"Idempotency-Key": "k-1"})  # a replay creates nothing
@@ -63,7 +63,7 @@ def test_requests_are_counted_by_route_template(client: FlaskClient) -> None:
 def test_metrics_need_a_token_when_tokens_are_on(make_app: Any, frozen: object) -> None:
     """With API tokens, /metrics answers 401 without one and 200 with one; the refusal
     itself is counted."""
-    client = make_app(api_tokens=(TOKEN,)).test_client()
+    client = make_app(api_tokens=(TOKEN,), metrics=True).test_client()
     refused = client.get("/metrics")
     allowed = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
 
@@ -72,16 +72,23 @@ def test_metrics_need_a_token_when_tokens_are_on(make_app: Any, frozen: object) 
     assert 1 == requests(samples(allowed.get_data(as_text=True)), "/metrics", "GET", 401)
 
 
-def test_metrics_can_be_turned_off(config: Config, frozen: object) -> None:
-    """With CASESVC_METRICS=0 nothing is counted and /metrics is a JSON 404."""
-    off = Config.from_env(
-        {"CASESVC_METRICS": "0"}, database_url=config.database_url, auto_upgrade=True
-    )
-    app = create_app(off)
-    try:
-        response = app.test_client().get("/metrics")
-    finally:
-        close_all(app.extensions["casesvc"].service.database)
+def test_metrics_are_off_by_default(client: FlaskClient) -> None:
+    """Without CASESVC_METRICS=1 nothing is counted and /metrics is a JSON 404 saying how to
+    turn it on."""
+    client.get("/cases")
+    response = client.get("/metrics")
 
     assert (404, "application/json") == (response.status_code, response.content_type)
-    assert "casesvc.metrics" not in app.extensions
+    assert "CASESVC_METRICS=1" in response.json["message"]
+    assert client.application.extensions["casesvc"].metrics is None
+
+
+def test_the_variable_turns_metrics_on() -> None:
+    """CASESVC_METRICS is 0 or 1, off when unset; anything else is refused."""
+    assert (False, False, True) == (
+        Config.from_env({}).metrics,
+        Config.from_env({"CASESVC_METRICS": "0"}).metrics,
+        Config.from_env({"CASESVC_METRICS": "1"}).metrics,
+    )
+    with pytest.raises(ConfigError, match="CASESVC_METRICS must be 0 or 1"):
+        Config.from_env({"CASESVC_METRICS": "yes"})

@@ -17,7 +17,7 @@ def test_counts_add_up_across_workers(database_url: str, tmp_path: Path, given: 
     """A two-worker `casesvc serve` reports exactly the requests sent, whichever worker
     answered each (both did), in the operator's PROMETHEUS_MULTIPROC_DIR or its own."""
     cli(database_url, "db", "upgrade")
-    env = dict(os.environ, TMPDIR=str(tmp_path))  # where serve makes its own directory
+    env = dict(os.environ, TMPDIR=str(tmp_path), CASESVC_METRICS="1")  # TMPDIR: serve's dir
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     if given:
         env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path / "metrics")
