@@ -237,21 +237,17 @@ def serve(
     """
     config = state.config
     try:
-        # Check (or, on the embedded default, apply) migrations once, before any worker.
-        prepare_database(config)
-    except (SchemaBehind, DatabaseUnavailable, peewee.DatabaseError) as exc:
+        prepare_database(config)  # once, before any worker: the embedded default is migrated
+        if not dev:  # Werkzeug names a taken port itself (and its reloader holds the socket)
+            check_port(host, port)
+    except (PortInUse, SchemaBehind, DatabaseUnavailable, peewee.DatabaseError) as exc:
         fail(str(exc))
-    if dev:  # Werkzeug names a taken port itself (and its reloader holds the socket)
+    if dev:
         create_app(config).run(host, port, use_reloader=True, threaded=True)
         return
-    try:
-        check_port(host, port)
-    except PortInUse as exc:
-        fail(str(exc))
     with worker_shared_dir(config) as shared:
         run_server(
-            # Built in each worker; a partial of a module-level function pickles, for `spawn`.
-            functools.partial(create_app, shared),
+            functools.partial(create_app, shared),  # built in each worker; pickles, for spawn
             host=host,
             port=port,
             workers=workers or default_workers(os.cpu_count()),

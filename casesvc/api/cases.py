@@ -73,7 +73,7 @@ def case_headers(view: CaseSnapshot) -> dict[str, str]:
 
 
 @blp.route("")
-class Cases(MethodView):
+class CaseCollection(MethodView):
     @blp.doc(operationId="createCase", parameters=[IDEMPOTENCY_KEY])
     @blp.alt_response(
         400, schema=ApiErrorSchema, description="The Idempotency-Key header is not valid."
@@ -160,7 +160,7 @@ CASE_ID = {
 
 
 @blp.route("/<case_id>", parameters=[CASE_ID])
-class Case(MethodView):
+class CaseItem(MethodView):
     @blp.doc(
         operationId="getCase",
         parameters=[
