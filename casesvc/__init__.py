@@ -61,9 +61,10 @@ def prepare_database(config: Config) -> None:
         db.make_room(config.database_url)
     database = db.open_database(config.database_url)
     try:
-        if config.auto_upgrade:
+        if config.auto_upgrade:  # the upgrade leaves the schema current, or raises
             db.upgrade(database, config.migrations_dir)
-        db.check_schema(database, config.migrations_dir)
+        else:
+            db.check_schema(database, config.migrations_dir)
     finally:
         db.close_all(database)
 

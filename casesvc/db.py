@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 
 import peewee
 from playhouse.db_url import connect
-from playhouse.migrations import MigrationError, Runner
+from playhouse.migrations import Migration, MigrationError, Runner
 from playhouse.schema_diff import diff_models
 
 # Set once per connection: WAL lets readers and a writer work at once across
@@ -124,18 +124,25 @@ class SchemaState:
     pending: tuple[str, ...]  # files the database has not applied: it is behind
     unknown: tuple[str, ...]  # applied migrations with no file here: it is ahead
 
-    @property
-    def current(self) -> bool:
-        return not self.pending and not self.unknown
+    @classmethod
+    def of(cls, status: list[Migration]) -> SchemaState:
+        """From a runner's ``status()``: files and history merged."""
+        return cls(
+            pending=tuple(m.name for m in status if not m.applied),
+            unknown=tuple(m.name for m in status if m.path is None),
+        )
 
 
 def schema_state(database: peewee.Database, migrations_dir: Path) -> SchemaState:
     """Compare the applied migrations with the files, on the current connection. A lost
     database raises peewee's error as it is, for the caller to map."""
-    status = runner(database, migrations_dir).status()
-    return SchemaState(
-        pending=tuple(m.name for m in status if not m.applied),
-        unknown=tuple(m.name for m in status if m.path is None),
+    return SchemaState.of(runner(database, migrations_dir).status())
+
+
+def _ahead(unknown: tuple[str, ...]) -> str:
+    return (
+        f"the database is ahead of this casesvc (it has {', '.join(unknown)}, which this "
+        "version does not know); run a newer casesvc"
     )
 
 
@@ -153,14 +160,11 @@ def upgrade(database: peewee.Database, migrations_dir: Path) -> list[str]:
         rows = migrations.status()
         if not any(m.path for m in rows):
             raise MigrationError(f"no migrations found in {migrations_dir}")
-        if ahead := [m.name for m in rows if m.path is None]:
-            raise MigrationError(
-                f"the database is ahead of this casesvc (it has {', '.join(ahead)}, which "
-                "this version does not know); run a newer casesvc"
-            )
-        pending = [m.name for m in rows if m.path and not m.applied]
+        state = SchemaState.of(rows)
+        if state.unknown:
+            raise MigrationError(_ahead(state.unknown))
         with database.atomic():
-            for name in pending:  # one at a time, so a failure names its migration
+            for name in state.pending:  # one at a time, so a failure names its migration
                 try:
                     migrations.up(target=name)
                 except Exception as exc:
@@ -168,7 +172,7 @@ def upgrade(database: peewee.Database, migrations_dir: Path) -> list[str]:
             if drift := diff_models(database, [Case]):
                 found = "; ".join(str(drift).splitlines())
                 raise MigrationError(f"the migrated schema differs from the models: {found}")
-        return pending
+        return list(state.pending)
 
 
 def check_schema(database: peewee.Database, migrations_dir: Path) -> None:
@@ -179,10 +183,7 @@ def check_schema(database: peewee.Database, migrations_dir: Path) -> None:
         except peewee.OperationalError as exc:
             raise DatabaseUnavailable(f"cannot open the database: {exc}") from exc
     if state.unknown:
-        raise SchemaBehind(
-            f"the database is ahead of this casesvc ({', '.join(state.unknown)}); "
-            "run a newer casesvc"
-        )
+        raise SchemaBehind(_ahead(state.unknown))
     if state.pending:
         raise SchemaBehind(
             f"the database is {len(state.pending)} migration(s) behind "

@@ -102,17 +102,18 @@ class CaseCollection(MethodView):
         sent, it creates at most one case.
         """
         key = request.environ.get("HTTP_IDEMPOTENCY_KEY")
+        state = app_state()
         try:
-            view = app_state().service.create(idempotency_key=key)
+            view = state.service.create(idempotency_key=key)
         except InvalidIdempotencyKey as exc:
             abort(400, message=str(exc), errors={"headers": {"Idempotency-Key": [str(exc)]}})
         headers = case_headers(view)
         headers["Location"] = f"{request.script_root}/cases/{view.case_id}"
         if view.replayed:
             headers["Idempotent-Replayed"] = "true"
-        elif (counters := app_state().metrics) is not None:
-            counters.cases_created.inc()
-        return json_response(app_state().renderer.case(view), 201, headers)
+        elif state.metrics is not None:
+            state.metrics.cases_created.inc()
+        return json_response(state.renderer.case(view), 201, headers)
 
     @blp.doc(operationId="listCases")
     @blp.arguments(CaseListQuerySchema, location="query", as_kwargs=True)
@@ -138,15 +139,14 @@ class CaseCollection(MethodView):
         to get the next page. `status` filters on each case's current status. The basic
         view leaves `steps` out; `view=full` includes them.
         """
+        state = app_state()
         try:
-            page = app_state().service.list_cases(
+            page = state.service.list_cases(
                 page_size=page_size, page_token=page_token, status=status
             )
         except InvalidPageToken as exc:
             abort(400, message=str(exc), errors={"query": {"page_token": [str(exc)]}})
-        body = app_state().renderer.page(
-            page.cases, page.next_page_token, full=view is ListView.FULL
-        )
+        body = state.renderer.page(page.cases, page.next_page_token, full=view is ListView.FULL)
         return json_response(body, 200, {"Cache-Control": "no-store"})
 
 
@@ -194,11 +194,12 @@ class CaseItem(MethodView):
         `complete` (with the full determination). Until complete, `Retry-After` says when
         to look again; send the `ETag` back in `If-None-Match` to get a cheap 304.
         """
+        state = app_state()
         try:
-            view = app_state().service.get(case_id)
+            view = state.service.get(case_id)
         except CaseNotFound:
             abort(404, message="No case has this id.")
         headers = case_headers(view)
         if etag_matches(request.environ.get("HTTP_IF_NONE_MATCH"), etag(view)):
             return Response(None, 304, headers)
-        return json_response(app_state().renderer.case(view), 200, headers)
+        return json_response(state.renderer.case(view), 200, headers)

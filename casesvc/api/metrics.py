@@ -47,13 +47,17 @@ UNMATCHED = "unmatched"  # the route label of a request no URL rule matched (a 4
 
 @contextlib.contextmanager
 def worker_shared_dir(config: Config) -> Iterator[Config]:
-    """``config`` with an empty multiprocess directory, for one run of a multi-worker server.
+    """``config`` with an empty multiprocess directory, for one run of a multi-worker server
+    with metrics on.
 
     A directory the operator set (``PROMETHEUS_MULTIPROC_DIR``) is emptied first, as the
     library requires between runs; otherwise a fresh one is made and removed afterwards. The
     variable is exported, so that workers that read their config from the environment (and
     prometheus_client itself) see it too.
     """
+    if not config.metrics:  # nothing will count: no directory to share
+        yield config
+        return
     given = config.metrics_dir
     path = given or Path(tempfile.mkdtemp(prefix="casesvc-metrics-"))
     for stale in path.glob("*.db"):

@@ -27,6 +27,7 @@ BEARER_SCHEME = "bearerAuth"
 REALM = 'Bearer realm="casesvc"'
 # Paths that need a token when tokens are on, and that are never stored by caches.
 PROTECTED_PREFIXES = ("/cases", "/metrics")
+_PROTECTED_SUBPATHS = tuple(prefix + "/" for prefix in PROTECTED_PREFIXES)
 # Answers no cache may store, besides everything under PROTECTED_PREFIXES: a stale probe
 # verdict would mislead a load balancer.
 NO_STORE_PATHS = frozenset({"/healthz", "/readyz"})
@@ -155,4 +156,4 @@ def document_security(api: Api, *, required: bool) -> None:
 
 
 def _is_protected(path: str) -> bool:
-    return any(path == p or path.startswith(p + "/") for p in PROTECTED_PREFIXES)
+    return path in PROTECTED_PREFIXES or path.startswith(_PROTECTED_SUBPATHS)

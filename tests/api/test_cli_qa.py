@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 from freezegun.api import FrozenDateTimeFactory
 
 import cli
+from casesvc.config import Config
 from casesvc.determinations import Catalog
 from casesvc.service import CaseService, new_case_id
 from cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_NOT_FOUND, EXIT_USAGE, main
@@ -108,7 +109,7 @@ def test_show_json_equals_the_http_body(
 def test_show_reads_well_while_submitted(run: Run) -> None:
     """Before processing, show gives status, age, next stage, procedure and codes."""
     case_id = created(run)
-    determination = Catalog.load(cli.Config().assets_dir).pick(case_id)
+    determination = Catalog.load(Config().assets_dir).pick(case_id)
 
     out = run("show", case_id).stdout
 
@@ -126,7 +127,7 @@ def test_show_reads_well_once_complete(run: Run, frozen: FrozenDateTimeFactory) 
     case_id = created(run)
     run("advance", case_id, "--by", "15")
     frozen.tick(20)
-    determination = Catalog.load(cli.Config().assets_dir).pick(case_id)
+    determination = Catalog.load(Config().assets_dir).pick(case_id)
 
     out = run("show", case_id).stdout
 
