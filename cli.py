@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
+import secrets
 import sys
 import time
 
@@ -29,12 +30,14 @@ from casesvc.commandline import EXIT_USAGE as EXIT_USAGE
 from casesvc.commandline import (
     OneLineUsageErrors,
     State,
+    client_option,
     database_url_option,
     fail,
     json_option,
     pass_state,
     with_version,
 )
+from casesvc.config import DEFAULT_CLIENT
 from casesvc.db import DatabaseUnavailable, SchemaBehind
 from casesvc.lifecycle import Status
 from casesvc.schemas import STATUSES
@@ -44,10 +47,13 @@ from casesvc.serving import (
     PortInUse,
     check_port,
     default_workers,
+    is_loopback,
 )
 from casesvc.serving import serve as run_server
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
+# `token new`: 32 random bytes, 43 URL-safe characters (256 bits; 32 characters is the minimum).
+TOKEN_BYTES = 32
 
 
 def pause(seconds: float) -> None:
@@ -111,6 +117,12 @@ def main(ctx: click.Context, database_url: str | None) -> None:
     help="After SIGTERM, how long in-flight requests may take to finish before their worker "
     "is killed.",
 )
+@click.option(
+    "--allow-anonymous",
+    is_flag=True,
+    help="Serve on a non-loopback --host without API tokens (also CASESVC_ALLOW_ANONYMOUS=1). "
+    "Without it, serving beyond this machine with no CASESVC_API_TOKENS is refused.",
+)
 @click.option("--dev", is_flag=True, help="Flask's development server, reloading on changes.")
 @with_version
 @database_url_option
@@ -123,6 +135,7 @@ def serve(
     threads: int,
     access_log: bool,
     grace_period: int,
+    allow_anonymous: bool,
     dev: bool,
 ) -> None:
     """Serve the API and the web UI (granian; --dev for Flask's reloader).
@@ -131,6 +144,13 @@ def serve(
     --grace-period to finish, then the process exits 0.
     """
     config = state.config
+    if not (config.api_tokens or allow_anonymous or config.allow_anonymous or is_loopback(host)):
+        fail(
+            f"refusing to serve on {host} without API tokens: anyone who can reach it could "
+            "read every case; set CASESVC_API_TOKENS (`casesvc token new`), or pass "
+            "--allow-anonymous (CASESVC_ALLOW_ANONYMOUS=1) if something in front authenticates",
+            EXIT_USAGE,
+        )
     try:
         prepare_database(config)  # once, before any worker: the embedded default is migrated
         if not dev:  # Werkzeug names a taken port itself (and its reloader holds the socket)
@@ -205,18 +225,24 @@ def status(state: State) -> None:
     metavar="KEY",
     help="As POST's Idempotency-Key: a key that already created a case creates no other.",
 )
+@client_option(
+    "The API client the case belongs to (a name in CASESVC_API_TOKENS).",
+    default=DEFAULT_CLIENT,
+    show_default=True,
+)
 @json_option
 @with_version
 @database_url_option
 @pass_state
-def create(state: State, idempotency_key: str | None, as_json: bool) -> None:
+def create(state: State, idempotency_key: str | None, client: str, as_json: bool) -> None:
     """Create a case, as POST /cases does.
 
     Prints the new case's id, or with --json the document POST /cases answers with.
-    With --idempotency-key, running it again with the same KEY prints the same case.
+    With --idempotency-key, running it again with the same KEY (and client) prints the
+    same case.
     """
     with state.service() as service:
-        case = service.create(idempotency_key=idempotency_key)
+        case = service.create(idempotency_key, client=client)
     click.echo(terminal.case_json(case) if as_json else case.case_id)
 
 
@@ -227,9 +253,9 @@ def create(state: State, idempotency_key: str | None, as_json: bool) -> None:
 @database_url_option
 @pass_state
 def show(state: State, case_id: str, as_json: bool) -> None:
-    """Show a case as it stands now.
+    """Show a case as it stands now, whichever client it belongs to.
 
-    Status, age, time to the next stage, procedure and CPT codes, summary, and each
+    Its client, status, age, time to the next stage, procedure and CPT codes, summary, and each
     step with its decision.
 
     With --json, print the document GET /cases/CASE_ID would return at this instant.
@@ -242,6 +268,7 @@ def show(state: State, case_id: str, as_json: bool) -> None:
 
 @main.command("list")
 @click.option("--status", type=click.Choice(STATUSES), help="Only cases now in this status.")
+@client_option("Only this API client's cases (default: every client's).")
 @click.option(
     "--limit",
     default=50,
@@ -253,15 +280,19 @@ def show(state: State, case_id: str, as_json: bool) -> None:
 @with_version
 @database_url_option
 @pass_state
-def list_cases(state: State, status: str | None, limit: int, as_json: bool) -> None:
-    """List cases, newest first.
+def list_cases(
+    state: State, status: str | None, client: str | None, limit: int, as_json: bool
+) -> None:
+    """List cases, newest first, of every API client unless --client names one.
 
-    The table has each case's id, creation time, status, age (of its review timeline, as
+    The table has each case's id, client, creation time, status, age (of its review timeline, as
     `show` gives it), procedure and whether the criteria are met (- until complete). With
     --json, a JSON array of the basic view.
     """
     with state.service() as service:
-        page = service.list_cases(page_size=limit, status=Status(status) if status else None)
+        page = service.list_cases(
+            client=client, page_size=limit, status=Status(status) if status else None
+        )
     click.echo(terminal.cases_json(page.cases) if as_json else terminal.case_table(page.cases))
 
 
@@ -280,6 +311,7 @@ def list_cases(state: State, status: str | None, limit: int, as_json: bool) -> N
     help="Move forward just far enough to reach this stage.",
 )
 @click.option("--all", "every", is_flag=True, help="Advance every case (with --by).")
+@client_option("With --all: only this API client's cases.")
 @with_version
 @database_url_option
 @pass_state
@@ -289,6 +321,7 @@ def advance(
     by: dt.timedelta | None,
     to_status: str | None,
     every: bool,
+    client: str | None,
 ) -> None:
     """Fast-forward a case's review, never backwards.
 
@@ -307,10 +340,12 @@ def advance(
         raise click.UsageError("give either a CASE_ID or --all")
     if every and to_status is not None:
         raise click.UsageError("--all works with --by only")
+    if client is not None and not every:
+        raise click.UsageError("--client works with --all only")
     with state.service() as service:
         if case_id is None:
             assert by is not None
-            cases = service.advance_all(by)
+            cases = service.advance_all(by, client=client)
         else:
             cases = [service.advance(case_id, by=by, to=Status(to_status) if to_status else None)]
     for case in cases:
@@ -353,6 +388,30 @@ def watch(state: State, case_id: str, interval: float) -> None:
         except KeyboardInterrupt:
             click.echo(f"casesvc: stopped watching {case_id} ({status[-1]})", err=True)
             sys.exit(EXIT_INTERRUPTED)
+
+
+@main.group("token")
+@with_version
+def token_group() -> None:
+    """API tokens for CASESVC_API_TOKENS."""
+
+
+@token_group.command("new")
+@client_option("Print it as NAME:TOKEN, the entry for that client.")
+@with_version
+def token_new(client: str | None) -> None:
+    """Print a new random API token (43 URL-safe characters, 256 bits).
+
+    \b
+      a=$(casesvc token new --client clinic-a)
+      b=$(casesvc token new --client clinic-b)
+      export CASESVC_API_TOKENS="$a,$b"
+
+    Give each client its own. Two tokens for one name are both that client's (rotate by
+    adding the new one, then removing the old).
+    """
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    click.echo(f"{client}:{token}" if client else token)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,7 +14,7 @@ import click
 import peewee
 
 from casesvc import build_service, prepare_database
-from casesvc.config import Config, ConfigError
+from casesvc.config import CLIENT_NAME_PATTERN, Config, ConfigError
 from casesvc.db import DatabaseUnavailable, SchemaBehind, close_all
 from casesvc.service import CannotAdvance, CaseNotFound, CaseService, InvalidIdempotencyKey
 
@@ -130,3 +130,14 @@ def json_option(f: F) -> F:
     return click.option(
         "--json", "as_json", is_flag=True, help="Print only JSON, as the HTTP API sends it."
     )(f)
+
+
+def client_option(help_text: str, **kwargs: Any) -> Callable[[F], F]:
+    """``--client NAME``: an API client, by the name CASESVC_API_TOKENS gives it."""
+
+    def check(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+        if value is not None and not CLIENT_NAME_PATTERN.fullmatch(value):
+            raise click.BadParameter("a client name is 1 to 64 of A-Z a-z 0-9 . _ -")
+        return value
+
+    return click.option("--client", metavar="NAME", callback=check, help=help_text, **kwargs)

@@ -51,9 +51,14 @@ DEV_SECRET_KEY = "casesvc-development-key"
 
 # No route reads a request body (POST /cases takes none), so a small limit costs nothing.
 DEFAULT_MAX_BODY_BYTES = 16 * 1024
-# API tokens are RFC 6750 bearer tokens (b64token characters), long enough not to be guessed.
-MIN_TOKEN_LENGTH = 16
-TOKEN_PATTERN = re.compile(r"[A-Za-z0-9._~+/-]+=*")
+# An API token is at least 32 characters of the URL-safe alphabet (6 bits each: over 128 bits),
+# as `casesvc token new` makes them (secrets.token_urlsafe(32): 43 characters).
+MIN_TOKEN_LENGTH = 32
+TOKEN_PATTERN = re.compile(rf"[A-Za-z0-9_-]{{{MIN_TOKEN_LENGTH},}}")
+# CASESVC_API_TOKENS entries are `client:token`; a bare token is shorthand for the default
+# client, which also owns every case made while tokens are off.
+DEFAULT_CLIENT = "default"
+CLIENT_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 # prometheus_client's own variable for its multiprocess directory.
@@ -81,8 +86,11 @@ class Config:
     # Browser origins (scheme://host[:port]) allowed to call the API cross-origin. Empty: the
     # API is same-origin only, which is all the bundled web UI needs.
     cors_origins: tuple[str, ...] = ()
-    # Bearer tokens accepted on /cases*. Empty: no authentication (local use).
+    # Bearer tokens accepted on /cases*, as CASESVC_API_TOKENS entries: `client:token`, or a
+    # bare token for the default client. Empty: no authentication (local use).
     api_tokens: tuple[str, ...] = dataclasses.field(default=(), repr=False)
+    # Serve on a non-loopback address without tokens (CASESVC_ALLOW_ANONYMOUS=1).
+    allow_anonymous: bool = False
     # Largest request body accepted, in bytes; anything bigger is a 413.
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     # prometheus_client's multiprocess directory (PROMETHEUS_MULTIPROC_DIR): set, the workers
@@ -100,17 +108,37 @@ class Config:
             )
         for origin in self.cors_origins:
             _check_origin(origin)
-        for token in self.api_tokens:
-            if len(token) < MIN_TOKEN_LENGTH or not TOKEN_PATTERN.fullmatch(token):
-                raise ConfigError(
-                    f"each CASESVC_API_TOKENS entry must be at least {MIN_TOKEN_LENGTH} "
-                    "characters of A-Z a-z 0-9 . _ ~ + / - (e.g. from "
-                    "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
-                )
+        self.token_clients()  # refuses a malformed entry, a weak token, a shared token
+        if self.api_tokens and self.secret_key == DEV_SECRET_KEY:
+            raise ConfigError(
+                "CASESVC_API_TOKENS needs CASESVC_SECRET_KEY set to a secret of your own: "
+                "the built-in development key is public"
+            )
         if self.max_body_bytes < 0:
             raise ConfigError(
                 f"CASESVC_MAX_BODY_BYTES must be 0 or more (got {self.max_body_bytes})"
             )
+
+    def token_clients(self) -> dict[str, str]:
+        """Each accepted token, mapped to the client it belongs to."""
+        clients: dict[str, str] = {}
+        for entry in self.api_tokens:
+            name, _, token = entry.rpartition(":")
+            name = name or DEFAULT_CLIENT
+            if not CLIENT_NAME_PATTERN.fullmatch(name):
+                raise ConfigError(
+                    "CASESVC_API_TOKENS: a client name is 1 to 64 characters of A-Z a-z 0-9 . _ "
+                    "-, starting with a letter or digit (entries are client:token)"
+                )
+            if not TOKEN_PATTERN.fullmatch(token):
+                raise ConfigError(
+                    f"CASESVC_API_TOKENS: each token must be {MIN_TOKEN_LENGTH} or more "
+                    "characters of A-Z a-z 0-9 - _ (make one with `casesvc token new`)"
+                )
+            if token in clients:
+                raise ConfigError("CASESVC_API_TOKENS: a token is listed more than once")
+            clients[token] = name
+        return clients
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Config:
@@ -132,18 +160,20 @@ class Config:
             values["cors_origins"] = tuple(
                 o.strip().rstrip("/") for o in _items(env["CASESVC_CORS_ORIGINS"])
             )
-        if env.get("CASESVC_API_TOKENS", "").strip():
+        if "CASESVC_API_TOKENS" in env:  # set means tokens on: one at least, or refused
             values["api_tokens"] = tuple(_items(env["CASESVC_API_TOKENS"]))
+            if not values["api_tokens"]:
+                raise ConfigError(
+                    "CASESVC_API_TOKENS is set but lists no token; give client:token entries "
+                    "(`casesvc token new`), or unset it to run without authentication"
+                )
+        values["allow_anonymous"] = _flag(env, "CASESVC_ALLOW_ANONYMOUS")
         if env.get("CASESVC_MAX_BODY_BYTES", "").strip():
             raw = env["CASESVC_MAX_BODY_BYTES"].strip()
             if not raw.isdigit():
                 raise ConfigError(f"CASESVC_MAX_BODY_BYTES must be a whole number, got {raw!r}")
             values["max_body_bytes"] = int(raw)
-        raw_metrics = env.get("CASESVC_METRICS", "").strip()
-        if raw_metrics:
-            if raw_metrics not in ("0", "1"):
-                raise ConfigError(f"CASESVC_METRICS must be 0 or 1, got {raw_metrics!r}")
-            values["metrics"] = raw_metrics == "1"
+        values["metrics"] = _flag(env, "CASESVC_METRICS")
         if env.get(MULTIPROC_VARIABLE, "").strip():
             values["metrics_dir"] = Path(env[MULTIPROC_VARIABLE].strip())
         values.update(overrides)
@@ -160,6 +190,13 @@ def _seconds(key: str, raw: str) -> float:
     if value != value or value in (float("inf"), float("-inf")):
         raise ConfigError(f"{key} must be a finite number of seconds, got {raw!r}")
     return value
+
+
+def _flag(env: Mapping[str, str], key: str) -> bool:
+    raw = env.get(key, "").strip()
+    if raw not in ("", "0", "1"):
+        raise ConfigError(f"{key} must be 0 or 1, got {raw!r}")
+    return raw == "1"
 
 
 def _items(raw: str) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import peewee
 
+from casesvc.config import DEFAULT_CLIENT
 from casesvc.db import UTCDateTimeField
 
 
@@ -13,7 +14,9 @@ class Case(peewee.Model):
     ``created_at`` is when the case was created, forever. ``timeline_started_at`` is
     when its simulated review began; fast-forwarding a case moves only that (earlier),
     and records when in ``last_advanced_at``.
-    ``idempotency_key`` is the client's key for the POST that created it, if it sent one.
+    ``client`` is the API client that created it (the default client while tokens are off):
+    only that client reads or lists it, and its ``idempotency_key`` (the key of the POST that
+    created it, if one was sent) is unique among that client's cases.
     ``status`` is the last status the service saw, written forward only.
     """
 
@@ -23,10 +26,15 @@ class Case(peewee.Model):
     status = peewee.CharField(max_length=16, default="submitted")
     determination = peewee.CharField(max_length=64)
     last_advanced_at = UTCDateTimeField(null=True)
-    idempotency_key = peewee.CharField(max_length=128, null=True, unique=True)
+    idempotency_key = peewee.CharField(max_length=128, null=True)
+    client = peewee.CharField(max_length=64, default=DEFAULT_CLIENT)
 
     class Meta:
         # Bound to no database: the store runs every query on the database it was given
         # (casesvc/store.py), so processes and tests never share a global binding.
         table_name = "cases"
-        indexes = ((("created_at", "id"), False),)
+        indexes = (
+            (("created_at", "id"), False),  # the operator's list, every client (the CLI)
+            (("client", "created_at", "id"), False),  # a client's list, keyset-flat
+            (("client", "idempotency_key"), True),
+        )

@@ -15,6 +15,7 @@ import itsdangerous
 import peewee
 
 from casesvc.clock import Clock
+from casesvc.config import DEFAULT_CLIENT
 from casesvc.determinations import Catalog, Determination
 from casesvc.lifecycle import STATUS_TABLE, Lifecycle, Status
 from casesvc.store import CaseRow, CaseStore
@@ -69,6 +70,8 @@ class CaseSnapshot:
     age: dt.timedelta
     retry_after: int | None
     last_advanced_at: dt.datetime | None = None
+    # The API client the case belongs to (never part of its HTTP representation).
+    client: str = DEFAULT_CLIENT
     # True when create() found the case its idempotency key had already created.
     replayed: bool = False
 
@@ -85,7 +88,12 @@ class Page:
 
 
 class CaseService:
-    """The rules about cases: what a case is at an instant, and how one is made or moved."""
+    """The rules about cases: what a case is at an instant, and how one is made or moved.
+
+    Each case belongs to a client. Reads take the ``client`` whose cases they may see: the
+    HTTP API always passes the caller's, so a case of another client is not found; ``None``
+    (the default) sees every client's cases, as the operator's CLI does.
+    """
 
     def __init__(
         self,
@@ -107,38 +115,47 @@ class CaseService:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def get(self, case_id: str) -> CaseSnapshot:
-        return self._get(case_id, self.clock.now())
+    def get(self, case_id: str, *, client: str | None = None) -> CaseSnapshot:
+        """The case with this id, as it stands now; ``CaseNotFound`` if there is none, or if
+        it is not ``client``'s."""
+        return self._get(case_id, self.clock.now(), client)
 
     def list_cases(
         self,
         *,
+        client: str | None = None,
         page_size: int = 50,
         page_token: str | None = None,
         status: Status | None = None,
     ) -> Page:
-        """Cases newest first, ``page_size`` at a time, optionally of one current status."""
+        """Cases newest first, ``page_size`` at a time, of one client and one current status
+        if given. A page token only continues the query that issued it."""
         now = self.clock.now()
+        query = [client, status.value if status else None]
         rows = self.store.page(
+            client=client,
             limit=page_size + 1,
             status=status,
             processing_edge=now - self.lifecycle.processing_after,
             complete_edge=now - self.lifecycle.complete_after,
-            after=self._decode_token(page_token, status) if page_token else None,
+            after=self._decode_token(page_token, query) if page_token else None,
         )
         more = len(rows) > page_size
         snapshots = self._resolve(rows[:page_size], now)
-        token = self._encode_token(snapshots[-1], status) if more else None
+        token = self._encode_token(snapshots[-1], query) if more else None
         return Page(snapshots, token)
 
     # -- writing ---------------------------------------------------------------------------
 
-    def create(self, idempotency_key: str | None = None) -> CaseSnapshot:
-        """Create a case; the row is committed when this returns.
+    def create(
+        self, idempotency_key: str | None = None, *, client: str = DEFAULT_CLIENT
+    ) -> CaseSnapshot:
+        """Create a case for ``client``; the row is committed when this returns.
 
-        With an ``idempotency_key``, a key that already created a case creates nothing:
-        that case is returned as it stands now, with ``replayed`` set. Two concurrent
-        creates with one key meet at the column's unique index, so only one row is made.
+        With an ``idempotency_key``, a key that already created a case of this client
+        creates nothing: that case is returned as it stands now, with ``replayed`` set.
+        Another client's key is another key. Two concurrent creates with one key meet at
+        the unique index on (client, key), so only one row is made.
         """
         if idempotency_key is not None:
             if not _IDEMPOTENCY_KEY.fullmatch(idempotency_key):
@@ -146,7 +163,7 @@ class CaseService:
                     f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} printable "
                     "ASCII characters without spaces"
                 )
-            existing = self._find_by_key(idempotency_key)
+            existing = self._find_by_key(client, idempotency_key)
             if existing is not None:
                 return existing
         now = self.clock.now()
@@ -154,12 +171,12 @@ class CaseService:
             case_id = self._new_id()
             determination = self.catalog.pick(case_id)
             try:
-                row = self.store.insert(case_id, now, determination.key, idempotency_key)
+                row = self.store.insert(case_id, now, determination.key, client, idempotency_key)
             except peewee.IntegrityError:
                 # Either a concurrent create with the same key won (return its case), or a
                 # 96-bit id collision: astronomically unlikely, but never fatal.
                 if idempotency_key is not None:
-                    existing = self._find_by_key(idempotency_key)
+                    existing = self._find_by_key(client, idempotency_key)
                     if existing is not None:
                         return existing
                 continue
@@ -193,7 +210,7 @@ class CaseService:
             if not self.store.lock(case_id):  # concurrent advances queue up; none is lost
                 raise CaseNotFound(case_id)
             now = self.clock.now()
-            case = self._get(case_id, now)
+            case = self._get(case_id, now, None)
             shift = self._shift(case, by, to)
             if not shift:
                 return case
@@ -203,11 +220,13 @@ class CaseService:
                 raise CannotAdvance(f"cannot fast-forward {case_id} that far") from None
             self.store.move_timeline(case_id, started, now)
             # The status the new timeline implies is written forward in the same transaction.
-            return self._get(case_id, now)
+            return self._get(case_id, now, None)
 
-    def advance_all(self, by: dt.timedelta) -> list[CaseSnapshot]:
-        """Fast-forward every case by ``by``, newest first; each case as ``advance`` does."""
-        return [self.advance(case_id, by=by) for case_id in self.store.ids_newest_first()]
+    def advance_all(self, by: dt.timedelta, *, client: str | None = None) -> list[CaseSnapshot]:
+        """Fast-forward every case (of ``client``, if given) by ``by``, newest first; each
+        case as ``advance`` does."""
+        ids = self.store.ids_newest_first(client)
+        return [self.advance(case_id, by=by) for case_id in ids]
 
     # -- the rules ---------------------------------------------------------------------------
 
@@ -225,15 +244,15 @@ class CaseService:
             return dt.timedelta(0)
         return self.lifecycle.starts_after(to) - case.age  # the age where ``to`` begins
 
-    def _get(self, case_id: str, now: dt.datetime) -> CaseSnapshot:
-        row = self.store.get(case_id) if looks_like_case_id(case_id) else None
+    def _get(self, case_id: str, now: dt.datetime, client: str | None) -> CaseSnapshot:
+        row = self.store.get(case_id, client) if looks_like_case_id(case_id) else None
         if row is None:
             raise CaseNotFound(case_id)
         return self._resolve([row], now)[0]
 
-    def _find_by_key(self, idempotency_key: str) -> CaseSnapshot | None:
-        """The case this key created, as it stands now (marked replayed), if there is one."""
-        row = self.store.get_by_key(idempotency_key)
+    def _find_by_key(self, client: str, idempotency_key: str) -> CaseSnapshot | None:
+        """The case ``client``'s key created, as it stands now (marked replayed), if any."""
+        row = self.store.get_by_key(client, idempotency_key)
         if row is None:
             return None
         return dataclasses.replace(self._resolve([row], self.clock.now())[0], replayed=True)
@@ -258,6 +277,7 @@ class CaseService:
                     age=age,
                     retry_after=self.lifecycle.seconds_to_next(status, age),
                     last_advanced_at=row.last_advanced_at,
+                    client=row.client,
                 )
             )
         for status, ids in moved.items():
@@ -266,24 +286,25 @@ class CaseService:
 
     # -- page tokens -----------------------------------------------------------------------
 
-    def _encode_token(self, last: CaseSnapshot, status: Status | None) -> str:
-        payload = [last.created_at.isoformat(), last.case_id, status.value if status else ""]
-        return self._tokens.dumps(payload)
+    def _encode_token(self, last: CaseSnapshot, query: list[str | None]) -> str:
+        return self._tokens.dumps([last.created_at.isoformat(), last.case_id, query])
 
-    def _decode_token(self, token: str, status: Status | None) -> tuple[dt.datetime, str]:
+    def _decode_token(self, token: str, query: list[str | None]) -> tuple[dt.datetime, str]:
         # The payload is checked as strictly as if it were unsigned: the signing key of a
         # development install is public, so a well-signed token can still be forged.
         try:
             payload = self._tokens.loads(token)
-            if not (isinstance(payload, list) and all(isinstance(p, str) for p in payload)):
-                raise TypeError("page token payload is not a list of strings")
-            created_at, case_id, for_status = payload
+            if not (isinstance(payload, list) and len(payload) == 3):
+                raise TypeError("page token payload is not a list of three")
+            created_at, case_id, for_query = payload
+            if not (isinstance(created_at, str) and isinstance(case_id, str)):
+                raise TypeError("page token position is not two strings")
             instant = dt.datetime.fromisoformat(created_at)
             if instant.tzinfo is None or not looks_like_case_id(case_id):
                 raise ValueError("page token payload is malformed")
             instant = instant.astimezone(dt.UTC)
         except (itsdangerous.BadData, ValueError, TypeError, OverflowError) as exc:
             raise InvalidPageToken("page_token is not valid") from exc
-        if for_status != (status.value if status else ""):
+        if for_query != query:  # the caller's client and status filter, as a JSON list
             raise InvalidPageToken("page_token belongs to a different query")
         return instant, case_id

@@ -14,6 +14,7 @@ so its own connection pool, after it exists: ``app_factory`` is called in the wo
 from __future__ import annotations
 
 import errno
+import ipaddress
 import logging
 import os
 import signal
@@ -67,6 +68,17 @@ def check_port(host: str, port: int) -> None:
                 f"cannot serve on {host}:{port}: the port {reason}; choose another with "
                 f"--port N (make run PORT=N)"
             ) from None
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only ever accepts connections from this machine. Any name but
+    ``localhost`` might resolve elsewhere, so it counts as not loopback."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def default_workers(cpu_count: int | None) -> int:

@@ -32,6 +32,7 @@ class CaseRow(NamedTuple):
     determination: str
     last_advanced_at: dt.datetime | None
     idempotency_key: str | None
+    client: str
 
 
 _DATETIME_COLUMNS = tuple(
@@ -81,44 +82,57 @@ class CaseStore:
         self.database = database
         self._statements: dict[tuple[Any, ...], Statement] = {}
 
-    def get(self, case_id: str) -> CaseRow | None:
-        found = self._get_statement().execute(id=case_id).fetchone()
+    def get(self, case_id: str, client: str | None) -> CaseRow | None:
+        """The row with this id; with a ``client``, only if that client's (else None)."""
+        if client is None:
+            found = self._get_statement(False).execute(id=case_id).fetchone()
+        else:
+            found = self._get_statement(True).execute(id=case_id, client=client).fetchone()
         return None if found is None else _row(found)
 
-    def get_by_key(self, idempotency_key: str) -> CaseRow | None:
-        found = self._get_by_key_statement().execute(key=idempotency_key).fetchone()
+    def get_by_key(self, client: str, idempotency_key: str) -> CaseRow | None:
+        statement = self._get_by_key_statement()
+        found = statement.execute(client=client, key=idempotency_key).fetchone()
         return None if found is None else _row(found)
 
     def insert(
-        self, case_id: str, now: dt.datetime, determination: str, idempotency_key: str | None
+        self,
+        case_id: str,
+        now: dt.datetime,
+        determination: str,
+        client: str,
+        idempotency_key: str | None,
     ) -> CaseRow:
         """One INSERT in autocommit mode: committed (and durable) when it returns. Raises
-        ``peewee.IntegrityError`` on a taken id or idempotency key."""
+        ``peewee.IntegrityError`` on a taken id, or a key the client already used."""
         self._insert_statement().execute(
-            id=case_id, now=now, determination=determination, key=idempotency_key
+            id=case_id, now=now, determination=determination, client=client, key=idempotency_key
         )
         submitted = Status.SUBMITTED.value
-        return CaseRow(case_id, now, now, submitted, determination, None, idempotency_key)
+        return CaseRow(case_id, now, now, submitted, determination, None, idempotency_key, client)
 
     def page(
         self,
         *,
+        client: str | None,
         limit: int,
         status: Status | None,
         processing_edge: dt.datetime,
         complete_edge: dt.datetime,
         after: tuple[dt.datetime, str] | None,
     ) -> list[CaseRow]:
-        """Up to ``limit`` rows newest first, of one current status if given, strictly after
-        the ``(created_at, id)`` position ``after`` (keyset pagination)."""
+        """Up to ``limit`` rows newest first, of one client and one current status if given,
+        strictly after the ``(created_at, id)`` position ``after`` (keyset pagination)."""
         values: dict[str, Any] = {
+            "client": client,
             "limit": limit,
             "processing_edge": processing_edge,
             "complete_edge": complete_edge,
         }
         if after is not None:
             values["after_created_at"], values["after_id"] = after
-        cursor = self._list_statement(status, after is not None).execute(**values)
+        statement = self._list_statement(client is not None, status, after is not None)
+        cursor = statement.execute(**values)
         return [_row(r) for r in cursor.fetchall()]
 
     def write_forward(self, status: Status, ids: list[str]) -> None:
@@ -144,8 +158,10 @@ class CaseStore:
         query = Case.update(timeline_started_at=started, last_advanced_at=now)
         query.where(Case.id == case_id).execute(self.database)
 
-    def ids_newest_first(self) -> list[str]:
+    def ids_newest_first(self, client: str | None) -> list[str]:
         query = Case.select(Case.id).order_by(Case.created_at.desc(), Case.id.desc())
+        if client is not None:
+            query = query.where(Case.client == client)
         return [row.id for row in query.bind(self.database)]
 
     # -- compiled statements (see casesvc/sqlcache.py) ---------------------------------------
@@ -156,18 +172,24 @@ class CaseStore:
             statement = self._statements[key] = build()
         return statement
 
-    def _get_statement(self) -> Statement:
+    def _get_statement(self, of_client: bool) -> Statement:
         def build() -> Statement:
             slots = {"id": Slot(str)}
             query = Case.select().where(Case.id == slots["id"].sentinel)
+            if of_client:
+                slots["client"] = Slot(str)
+                query = query.where(Case.client == slots["client"].sentinel)
             return Statement(self.database, query, slots)
 
-        return self._statement(("get",), build)
+        return self._statement(("get", of_client), build)
 
     def _get_by_key_statement(self) -> Statement:
         def build() -> Statement:
-            slots = {"key": Slot(str)}
-            query = Case.select().where(Case.idempotency_key == slots["key"].sentinel)
+            slots = {"client": Slot(str), "key": Slot(str)}
+            query = Case.select().where(
+                Case.client == slots["client"].sentinel,
+                Case.idempotency_key == slots["key"].sentinel,
+            )
             return Statement(self.database, query, slots)
 
         return self._statement(("get_by_key",), build)
@@ -178,6 +200,7 @@ class CaseStore:
                 "id": Slot(str),
                 "now": Slot(dt.datetime, UTC_DATETIME.db_value),
                 "determination": Slot(str),
+                "client": Slot(str),
                 "key": Slot(str),
             }
             query = Case.insert(
@@ -186,6 +209,7 @@ class CaseStore:
                 timeline_started_at=slots["now"].sentinel,
                 status=Status.SUBMITTED.value,
                 determination=slots["determination"].sentinel,
+                client=slots["client"].sentinel,
                 idempotency_key=slots["key"].sentinel,
             )
             return Statement(self.database, query, slots)
@@ -203,10 +227,13 @@ class CaseStore:
 
         return self._statement(("write_forward", status), build)
 
-    def _list_statement(self, status: Status | None, after: bool) -> Statement:
+    def _list_statement(self, of_client: bool, status: Status | None, after: bool) -> Statement:
         def build() -> Statement:
             slots = {"limit": Slot(int)}
             query = Case.select().order_by(Case.created_at.desc(), Case.id.desc())
+            if of_client:
+                slots["client"] = Slot(str)
+                query = query.where(Case.client == slots["client"].sentinel)
             if status is not None:
                 slots["processing_edge"] = Slot(dt.datetime, UTC_DATETIME.db_value)
                 slots["complete_edge"] = Slot(dt.datetime, UTC_DATETIME.db_value)
@@ -228,4 +255,4 @@ class CaseStore:
                 )
             return Statement(self.database, query.limit(slots["limit"].sentinel), slots)
 
-        return self._statement(("list", status, after), build)
+        return self._statement(("list", of_client, status, after), build)

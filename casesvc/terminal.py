@@ -90,15 +90,16 @@ def table(rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-CASE_TABLE_HEADER = ("ID", "CREATED (UTC)", "STATUS", "AGE", "PROCEDURE", "MET")
+CASE_TABLE_HEADER = ("ID", "CLIENT", "CREATED (UTC)", "STATUS", "AGE", "PROCEDURE", "MET")
 
 
 def case_table(cases: Sequence[CaseSnapshot]) -> str:
-    """The ``list`` table: id, creation time, status, age, procedure, criteria met."""
+    """The ``list`` table: id, client, creation time, status, age, procedure, criteria met."""
     rows: list[Sequence[str]] = [CASE_TABLE_HEADER]
     rows += [
         (
             case.case_id,
+            case.client,
             f"{case.created_at:%Y-%m-%d %H:%M:%S}",
             case.status.value,
             duration(case.age),
@@ -137,6 +138,7 @@ def describe(case: CaseSnapshot, lifecycle_length: dt.timedelta) -> str:
         last = f"{case.last_advanced_at:%Y-%m-%d %H:%M:%S} UTC"
         forwarded = f"{duration(case.fast_forwarded)}, last at {last}"
     fields = [
+        ("client", case.client),
         ("status", case.status.value),
         ("age", f"{duration(case.age)} of the {duration(lifecycle_length)} review"),
         ("created", f"{case.created_at:%Y-%m-%d %H:%M:%S} UTC"),

@@ -25,6 +25,7 @@ from casesvc.db import close_all
 from casesvc.lifecycle import Status
 from casesvc.models import Case
 from casesvc.service import CaseService
+from tests.tokens import SECRET_KEY
 
 T0 = dt.datetime(2026, 3, 1, 12, 0, 0, tzinfo=dt.UTC)
 US = dt.timedelta(microseconds=1)
@@ -131,7 +132,8 @@ def database_url(empty_database_url: str, migrated_template: Path) -> str:
 
 @pytest.fixture
 def config(database_url: str) -> Config:
-    return Config(database_url=database_url, testing=True)
+    # Not the development key, so that a test may turn tokens on (tests/tokens.py).
+    return Config(database_url=database_url, testing=True, secret_key=SECRET_KEY)
 
 
 @pytest.fixture

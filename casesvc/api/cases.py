@@ -10,6 +10,7 @@ from flask_smorest import Blueprint, abort
 
 from casesvc.api import app_state
 from casesvc.api.render import etag, json_response
+from casesvc.api.security import current_client
 from casesvc.lifecycle import Status
 from casesvc.schemas import (
     ApiErrorSchema,
@@ -104,7 +105,7 @@ class CaseCollection(MethodView):
         key = request.environ.get("HTTP_IDEMPOTENCY_KEY")
         state = app_state()
         try:
-            view = state.service.create(idempotency_key=key)
+            view = state.service.create(key, client=current_client())
         except InvalidIdempotencyKey as exc:
             abort(400, message=str(exc), errors={"headers": {"Idempotency-Key": [str(exc)]}})
         headers = case_headers(view)
@@ -142,7 +143,7 @@ class CaseCollection(MethodView):
         state = app_state()
         try:
             page = state.service.list_cases(
-                page_size=page_size, page_token=page_token, status=status
+                client=current_client(), page_size=page_size, page_token=page_token, status=status
             )
         except InvalidPageToken as exc:
             abort(400, message=str(exc), errors={"query": {"page_token": [str(exc)]}})
@@ -196,7 +197,7 @@ class CaseItem(MethodView):
         """
         state = app_state()
         try:
-            view = state.service.get(case_id)
+            view = state.service.get(case_id, client=current_client())
         except CaseNotFound:
             abort(404, message="No case has this id.")
         headers = case_headers(view)

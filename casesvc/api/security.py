@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import hmac
 
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 from flask_cors import CORS
 from flask_smorest import abort
 
 from casesvc.api.spec import Api
-from casesvc.config import Config
+from casesvc.config import DEFAULT_CLIENT, Config
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -39,7 +39,7 @@ def install(app: Flask, api: Api, config: Config) -> None:
     add_security_headers(app)
     if config.cors_origins:
         allow_origins(app, config.cors_origins)
-    require_tokens(app, config.api_tokens)
+    require_tokens(app, config.token_clients())
     document_security(api, required=bool(config.api_tokens))
 
 
@@ -108,11 +108,18 @@ def allow_origins(app: Flask, origins: tuple[str, ...]) -> None:
     )
 
 
-def require_tokens(app: Flask, tokens: tuple[str, ...]) -> None:
-    """With tokens configured, ``/cases*`` need ``Authorization: Bearer <token>``."""
-    if not tokens:
+def current_client() -> str:
+    """The client making this request: its token's, or the default client with tokens off."""
+    client: str = g.get("client", DEFAULT_CLIENT)
+    return client
+
+
+def require_tokens(app: Flask, clients: dict[str, str]) -> None:
+    """With tokens configured, ``/cases*`` need ``Authorization: Bearer <token>``; the
+    token names the client (``current_client``) whose cases the request may see."""
+    if not clients:
         return
-    expected = [token.encode() for token in tokens]
+    expected = [(token.encode(), client) for token, client in clients.items()]
 
     @app.before_request
     def _authenticate() -> None:
@@ -127,15 +134,17 @@ def require_tokens(app: Flask, tokens: tuple[str, ...]) -> None:
                 headers={"WWW-Authenticate": REALM},
             )
         candidate = given.strip().encode("utf-8", "surrogateescape")
-        matched = False
-        for token in expected:  # every token is compared, in constant time each
-            matched |= hmac.compare_digest(candidate, token)
-        if not matched:
+        matched = None
+        for token, client in expected:  # every token is compared, in constant time each
+            if hmac.compare_digest(candidate, token):
+                matched = client
+        if matched is None:
             abort(
                 401,
                 message="The bearer token is not valid.",
                 headers={"WWW-Authenticate": f'{REALM}, error="invalid_token"'},
             )
+        g.client = matched
 
 
 def document_security(api: Api, *, required: bool) -> None:

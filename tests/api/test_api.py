@@ -16,6 +16,7 @@ from casesvc.db import close_all
 from casesvc.models import Case
 from casesvc.service import new_case_id
 from tests.conftest import BOUNDARIES
+from tests.tokens import TOKEN_A
 
 
 def create(client: FlaskClient) -> str:
@@ -296,7 +297,7 @@ def test_etag_matching(header: str | None, expected: bool) -> None:
 ERROR_KEYS = ["code", "status", "message", "errors"]
 
 
-def failing_database(case_id: str) -> None:
+def failing_database(case_id: str, **_scope: Any) -> None:
     raise peewee.OperationalError("database is locked")
 
 
@@ -305,13 +306,13 @@ def failing_database(case_id: str) -> None:
     [
         (400, "get", "/cases?page_token=garbage", {}, {}, None),
         (400, "post", "/cases", {"headers": {"Idempotency-Key": "a b"}}, {}, None),
-        (401, "get", "/cases", {}, {"api_tokens": ("tok_0123456789abcdefghijkl",)}, None),
+        (401, "get", "/cases", {}, {"api_tokens": (TOKEN_A,)}, None),
         (404, "get", "/cases/case_" + "0" * 24, {}, {}, None),
         (404, "get", "/nowhere", {}, {}, None),
         (405, "delete", "/cases", {}, {}, None),
         (413, "post", "/cases", {"data": b"x" * 20_000}, {}, None),
         (422, "get", "/cases?page_size=0", {}, {}, None),
-        (500, "get", "/cases/case_" + "0" * 24, {}, {}, lambda case_id: 1 / 0),
+        (500, "get", "/cases/case_" + "0" * 24, {}, {}, lambda case_id, **_: 1 / 0),
         (503, "get", "/cases/case_" + "0" * 24, {}, {}, failing_database),
     ],
 )

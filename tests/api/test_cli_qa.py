@@ -113,7 +113,7 @@ def test_show_reads_well_while_submitted(run: Run) -> None:
 
     out = run("show", case_id).stdout
 
-    assert out.startswith(f"{case_id}\n  status          submitted\n")
+    assert out.startswith(f"{case_id}\n  client          default\n  status          submitted\n")
     assert "  age             0 s of the 30 s review\n" in out
     assert "  next stage      processing in 10 s\n" in out
     assert f"  procedure       {determination.procedure_name}\n" in out
@@ -166,11 +166,12 @@ def test_list_is_an_aligned_table_newest_first(run: Run, frozen: FrozenDateTimeF
     lines = run("list").stdout.splitlines()
 
     assert 3 == len(lines)
-    assert ["ID", "CREATED", "(UTC)", "STATUS", "AGE", "PROCEDURE"] == lines[0].split()[:6]
+    assert ["ID", "CLIENT", "CREATED", "(UTC)", "STATUS", "AGE"] == lines[0].split()[:6]
     assert [newer, older] == [line.split()[0] for line in lines[1:]]
-    assert [["2026-03-01", "12:00:40", "submitted"], ["2026-03-01", "12:00:00", "complete"]] == [
-        line.split()[1:4] for line in lines[1:]
-    ]
+    assert [
+        ["default", "2026-03-01", "12:00:40", "submitted"],
+        ["default", "2026-03-01", "12:00:00", "complete"],
+    ] == [line.split()[1:5] for line in lines[1:]]
     column = lines[0].index("STATUS")
     assert ["submitted", "complete"] == [line[column:].split()[0] for line in lines[1:]]
     assert "-" == lines[1].split()[-1]

@@ -20,10 +20,11 @@ from flask.testing import FlaskClient
 from casesvc import db
 from casesvc.config import MIGRATIONS_DIR
 from casesvc.db import close_all
+from tests.tokens import TOKEN_A
 
 # Time stands still at T0 in every test here, for the apps of make_app too.
 pytestmark = pytest.mark.usefixtures("frozen")
-TOKEN = "tok_0123456789abcdefghijkl"
+TOKEN = TOKEN_A
 ORIGIN = "https://ops.example.org"
 OK = {"status": "ok"}
 UNREACHABLE = {
@@ -296,6 +297,9 @@ def test_readyz_replaces_a_terminated_postgresql_connection(app: Flask, database
     assert before != database.connection().info.backend_pid
 
 
+LAST_MIGRATION = sorted(p.stem for p in MIGRATIONS_DIR.glob("0*.py"))[-1]
+
+
 # -- readiness: the schema --------------------------------------------------------------------
 
 
@@ -308,7 +312,7 @@ def test_readyz_when_the_database_falls_behind(app: Flask) -> None:
     behind = client.get("/readyz")
     db.upgrade(database, MIGRATIONS_DIR)
 
-    assert ["0003_add_idempotency_key"] == reverted
+    assert [LAST_MIGRATION] == reverted
     assert [(200, OK), (503, BEHIND), (200, OK)] == [
         before,
         (behind.status_code, behind.json),
@@ -321,14 +325,14 @@ def test_readyz_when_the_database_is_ahead(app: Flask, tmp_path: Path) -> None:
     """A newer release's migration applied under this code: 503 ahead; reverted: 200."""
     newer = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS_DIR, newer)
-    (newer / "0004_add_future_notes.py").write_text(FUTURE_MIGRATION, encoding="utf-8")
+    (newer / "0099_add_future_notes.py").write_text(FUTURE_MIGRATION, encoding="utf-8")
     client = app.test_client()
     database = database_of(app)
     applied = db.upgrade(database, newer)
     ahead = answer(client)
     db.runner(database, newer).down()
 
-    assert ["0004_add_future_notes"] == applied
+    assert ["0099_add_future_notes"] == applied
     assert [(503, AHEAD), (200, OK)] == [ahead, answer(client)]
 
 
@@ -340,6 +344,6 @@ def test_readyz_reads_the_migration_files_of_its_config(make_app: Any, tmp_path:
     app = make_app(migrations_dir=newer)
     client = app.test_client()
     before = answer(client)
-    (newer / "0004_add_future_notes.py").write_text(FUTURE_MIGRATION, encoding="utf-8")
+    (newer / "0099_add_future_notes.py").write_text(FUTURE_MIGRATION, encoding="utf-8")
 
     assert [(200, OK), (503, BEHIND)] == [before, answer(client)]

@@ -56,8 +56,8 @@ def test_concurrent_duplicate_insert_returns_the_winner(
     real_find = service._find_by_key
     winner: list[str] = []
 
-    def find_then_lose_the_race(key: str):  # type: ignore[no-untyped-def]
-        found = real_find(key)
+    def find_then_lose_the_race(client: str, key: str):  # type: ignore[no-untyped-def]
+        found = real_find(client, key)
         if not winner:  # between this lookup and our INSERT, another request commits the key
             monkeypatch.undo()
             winner.append(service.create(idempotency_key=key).case_id)
@@ -72,14 +72,17 @@ def test_concurrent_duplicate_insert_returns_the_winner(
 
 
 def test_insert_twice_with_one_key_hits_the_unique_index(service: CaseService) -> None:
-    """The database itself refuses a second row with the same key."""
+    """The database itself refuses a second row with the same client and key, and takes
+    the same key from another client."""
     insert = service.store._insert_statement()
     now = service.clock.now()
-    insert.execute(id="case_" + "0" * 24, now=now, determination="d", key=KEY)
+    row = {"now": now, "determination": "d", "key": KEY}
+    insert.execute(id="case_" + "0" * 24, client="clinic-a", **row)
+    insert.execute(id="case_" + "1" * 24, client="clinic-b", **row)
 
     with pytest.raises(peewee.IntegrityError):
-        insert.execute(id="case_" + "1" * 24, now=now, determination="d", key=KEY)
-    assert 1 == Case.select().count()
+        insert.execute(id="case_" + "2" * 24, client="clinic-a", **row)
+    assert 2 == Case.select().count()
 
 
 @pytest.mark.parametrize("key", ["", "x" * 129, "has space", "tab\there", "nl\n", "é"])

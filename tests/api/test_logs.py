@@ -14,8 +14,9 @@ from freezegun.api import FrozenDateTimeFactory
 from casesvc.api.render import document
 from casesvc.config import ASSETS_DIR
 from casesvc.determinations import Catalog
+from tests.tokens import TOKEN_A
 
-TOKEN = "tok_0123456789abcdefghijkl"
+TOKEN = TOKEN_A
 
 
 def clinical_texts() -> list[str]:
@@ -84,8 +85,8 @@ def test_no_case_content_in_a_crash_log(
     service = app.extensions["casesvc"].service
     real_get = service.get
 
-    def get_then_fail(case_id: str) -> Any:
-        view = real_get(case_id)
+    def get_then_fail(case_id: str, **scope: Any) -> Any:
+        view = real_get(case_id, **scope)
         document(view)  # the clinical text is in memory here
         raise RuntimeError("rendering failed")
 

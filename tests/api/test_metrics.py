@@ -9,8 +9,9 @@ from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from casesvc.config import Config, ConfigError
+from tests.tokens import TOKEN_A
 
-TOKEN = "metrics-test-token-0123456789abcdef"
+TOKEN = TOKEN_A
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -24,6 +24,7 @@ from casesvc import create_app, db
 from casesvc.config import MIGRATIONS_DIR, Config
 from casesvc.db import close_all
 from casesvc.openapi import canonical
+from tests.tokens import TOKEN_A
 
 SNAPSHOT = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 SCHEMAS = {
@@ -61,7 +62,7 @@ def either_spec(
 ) -> Iterator[dict[str, Any]]:
     """The document as served without API tokens (the snapshot), and with them (which
     declares the bearer scheme)."""
-    tokens = ("tok_0123456789abcdefghijkl",) if request.param == "tokens on" else ()
+    tokens = (TOKEN_A,) if request.param == "tokens on" else ()
     app = create_app(dataclasses.replace(config, api_tokens=tokens))
     try:
         yield app.test_client().get("/openapi.json").json

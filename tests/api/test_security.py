@@ -10,11 +10,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from casesvc.config import Config, ConfigError
+from tests.tokens import TOKEN_A, TOKEN_B
 
 # Time stands still at T0 in every test here, for the apps of make_app too.
 pytestmark = pytest.mark.usefixtures("frozen")
-TOKEN = "tok_0123456789abcdefghijkl"
-OTHER_TOKEN = "tok_zyxwvutsrqponmlkjihgfe"
+TOKEN = TOKEN_A
+OTHER_TOKEN = TOKEN_B
 ORIGIN = "https://ops.example.org"
 
 

@@ -51,7 +51,7 @@ def test_server_time_zone_is_not_utc(service: CaseService) -> None:
 
 
 def seed(service: CaseService, n: int) -> None:
-    """n cases, one a second for the last n seconds, by bulk insert."""
+    """n cases, one a second for the last n seconds, of two clients in turn, by bulk insert."""
     now = service.clock.now()
     rows = []
     for i in range(n):
@@ -63,6 +63,7 @@ def seed(service: CaseService, n: int) -> None:
                 "timeline_started_at": at,
                 "status": "complete" if i >= 30 else "submitted",
                 "determination": service.catalog.keys[i % len(service.catalog)],
+                "client": ("clinic-a", "clinic-b")[i % 2],
             }
         )
     with service.database.atomic():
@@ -71,11 +72,14 @@ def seed(service: CaseService, n: int) -> None:
     service.database.execute_sql("ANALYZE")
 
 
-def first_page_sql(service: CaseService, status: Status | None) -> tuple[str, list[object]]:
+def first_page_sql(
+    service: CaseService, client: str | None, status: Status | None
+) -> tuple[str, list[object]]:
     """The SQL and parameters the service runs for a first page of 50."""
     now = service.clock.now()
-    statement = service.store._list_statement(status, False)
+    statement = service.store._list_statement(client is not None, status, False)
     values = {
+        "client": client,
         "limit": 51,
         "processing_edge": now - service.lifecycle.processing_after,
         "complete_edge": now - service.lifecycle.complete_after,
@@ -83,19 +87,22 @@ def first_page_sql(service: CaseService, status: Status | None) -> tuple[str, li
     return statement.sql, statement.params(values)
 
 
-def explain(service: CaseService, status: Status | None) -> str:
-    sql, params = first_page_sql(service, status)
+def explain(service: CaseService, client: str | None, status: Status | None) -> str:
+    sql, params = first_page_sql(service, client, status)
     rows = service.database.execute_sql("EXPLAIN " + sql, params).fetchall()
     return "\n".join(str(r[0]) for r in rows)
 
 
 @pytest.mark.postgresql_only
 @pytest.mark.parametrize("status", [None, *Status])
-def test_list_first_page_uses_an_index(service: CaseService, status: Status | None) -> None:
-    """On 20,000 rows, the first page of each status filter is an index scan, not a
-    sequential scan."""
+@pytest.mark.parametrize("client", [None, "clinic-a"])
+def test_list_first_page_uses_an_index(
+    service: CaseService, client: str | None, status: Status | None
+) -> None:
+    """On 20,000 rows, the first page of each status filter, for one client or every
+    client, is an index scan, not a sequential scan."""
     seed(service, 20_000)
-    plan = explain(service, status)
+    plan = explain(service, client, status)
 
     assert "Index" in plan, plan
     assert "Seq Scan" not in plan, plan
@@ -103,10 +110,13 @@ def test_list_first_page_uses_an_index(service: CaseService, status: Status | No
 
 @pytest.mark.sqlite_only
 @pytest.mark.parametrize("status", [None, *Status])
-def test_sqlite_list_uses_an_index(service: CaseService, status: Status | None) -> None:
+@pytest.mark.parametrize("client", [None, "clinic-a"])
+def test_sqlite_list_uses_an_index(
+    service: CaseService, client: str | None, status: Status | None
+) -> None:
     """On SQLite too, the first page of each filter searches an index and sorts nothing."""
     seed(service, 2_000)
-    sql, params = first_page_sql(service, status)
+    sql, params = first_page_sql(service, client, status)
     plan = " | ".join(
         str(r[-1]) for r in service.database.execute_sql("EXPLAIN QUERY PLAN " + sql, params)
     )

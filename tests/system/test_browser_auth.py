@@ -11,18 +11,19 @@ import pytest
 from playwright.sync_api import Browser, Page, Request, expect
 
 from tests.live import LiveServer, live_server, pause_page_clock
+from tests.tokens import SECRET_KEY, TOKEN_A
 
 # What the browser sees does not depend on the engine (tests/api covers both engines), so the
 # browser tests run in the SQLite pass only.
 pytestmark = pytest.mark.sqlite_only
 
-TOKEN = "tok_ui_0123456789abcdefgh"
+TOKEN = TOKEN_A
 STORAGE_KEY = "casesvc.apiToken"
 
 
 @pytest.fixture
 def server(database_url: str) -> Iterator[LiveServer]:
-    with live_server(database_url, api_tokens=(TOKEN,)) as server:
+    with live_server(database_url, api_tokens=(TOKEN,), secret_key=SECRET_KEY) as server:
         yield server
 
 

@@ -26,8 +26,16 @@ from casesvc.clock import FakeClock
 from casesvc.config import Config
 from tests.conftest import T0
 from tests.servers import ROOT, cli, running_server
+from tests.tokens import CLIENTS, SECRET_KEY, TOKEN_A, TOKEN_B
 
-TOKEN = "tok_fuzz_0123456789abcdef"
+# The two named clients, as a Web Fuzzing Commons auth document for Schemathesis.
+WFC_USERS = {
+    "auth": [
+        {"name": name, "fixedHeaders": [{"name": "Authorization", "value": f"Bearer {token}"}]}
+        for name, token in (("clinic-a", TOKEN_A), ("clinic-b", TOKEN_B))
+    ]
+}
+
 CONFIG_FILE = ROOT / "schemathesis.toml"
 # Every check Schemathesis offers for OpenAPI; each must have run, none may fail.
 ALL_CHECKS = {
@@ -125,31 +133,35 @@ def test_schemathesis_in_process(config: Config) -> None:
     assert {200, 201, 304, 404, 405, 422} <= set(found["answers"])
 
 
-def test_schemathesis_live_server_with_tokens(
-    database_url: str, monkeypatch: pytest.MonkeyPatch
+def test_schemathesis_live_server_with_two_clients(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
-    """Against a real `casesvc serve` with CASESVC_API_TOKENS set: the same, and
-    ignored_auth proves that a missing or wrong token is refused on every operation."""
+    """Against a real `casesvc serve` with two named clients: the same, plus ignored_auth
+    (a missing or wrong token is refused on every operation) and object_level_authorization
+    with the two clients as peers (neither reads a case the other created)."""
     cli(database_url, "db", "upgrade")
-    auth = {"Authorization": f"Bearer {TOKEN}"}
-    env = dict(os.environ, CASESVC_API_TOKENS=TOKEN)
+    env = dict(os.environ, CASESVC_API_TOKENS=CLIENTS, CASESVC_SECRET_KEY=SECRET_KEY)
     with running_server(database_url, "--workers", "2", "--threads", "4", env=env) as (base, _):
 
-        def call(path: str, method: str = "GET") -> Any:
-            request = urllib.request.Request(base + path, method=method, headers=auth)
+        def call(path: str, token: str, method: str = "GET") -> Any:
+            headers = {"Authorization": f"Bearer {token}"}
+            request = urllib.request.Request(base + path, method=method, headers=headers)
             with urllib.request.urlopen(request, timeout=10) as response:
                 return json.load(response)
 
         for age in AGES:
-            case_id = call("/cases", "POST")["case_id"]
-            cli(database_url, "advance", case_id, "--by", str(age))
-        monkeypatch.setenv("CASESVC_FUZZ_TOKEN", TOKEN)
+            for token in (TOKEN_A, TOKEN_B):
+                case_id = call("/cases", token, "POST")["case_id"]
+                cli(database_url, "advance", case_id, "--by", str(age))
+        users = tmp_path / "wfc-users.json"
+        users.write_text(json.dumps(WFC_USERS), encoding="utf-8")
+        monkeypatch.setenv("CASESVC_FUZZ_TOKEN", TOKEN_A)  # the hooks' page-token look-ups
         text = CONFIG_FILE.read_text()
-        text += '\n[auth.openapi.bearerAuth]\nbearer = "${CASESVC_FUZZ_TOKEN}"\n'
+        text += f'\n[auth.wfc]\npath = "{users}"\npeers = ["clinic-a", "clinic-b"]\n'
         schema = schemathesis.openapi.from_url(
             base + "/openapi.json", config=SchemathesisConfig.from_str(text, base_dir=str(ROOT))
         )
         found = run(schema)
 
     assert_clean(found, checks=ALL_CHECKS | {"ignored_auth"})
-    assert {200, 201, 304, 401} <= set(found["answers"])
+    assert {200, 201, 304, 401, 404} <= set(found["answers"])

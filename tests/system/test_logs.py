@@ -10,6 +10,7 @@ from typing import Any
 
 from tests.api.test_logs import TOKEN, assert_no_clinical_text, clinical_texts
 from tests.servers import cli, running_server
+from tests.tokens import SECRET_KEY
 
 
 def test_no_case_content_or_token_in_server_output(database_url: str, tmp_path: Path) -> None:
@@ -17,7 +18,7 @@ def test_no_case_content_or_token_in_server_output(database_url: str, tmp_path: 
     with authentication on, hold neither case text, nor the token, nor a query string."""
     cli(database_url, "db", "upgrade")
     log = tmp_path / "serve.log"
-    env = dict(os.environ, CASESVC_API_TOKENS=TOKEN)
+    env = dict(os.environ, CASESVC_API_TOKENS=TOKEN, CASESVC_SECRET_KEY=SECRET_KEY)
     auth = {"Authorization": f"Bearer {TOKEN}"}
 
     def call(path: str, method: str = "GET") -> dict[str, Any]:
