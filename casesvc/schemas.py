@@ -16,6 +16,11 @@ from casesvc.lifecycle import Status
 
 STATUSES = [s.value for s in Status]
 
+# The most cases one page of GET /cases holds: in the basic view, and with `view=full`, whose
+# cases carry their steps (~16 KB each), so that one request builds at most ~2 MB.
+MAX_PAGE_SIZE = 500
+MAX_FULL_PAGE_SIZE = 100
+
 
 class ListView(enum.StrEnum):
     """How much of each case a list shows."""
@@ -188,8 +193,22 @@ class CaseListQuerySchema(ma.Schema):
                 raise ma.ValidationError(repeated)
         return data
 
+    @ma.post_load
+    def _bound_full_pages(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+        """A full page over the maximum is coerced to it, not refused (Google AIP-158)."""
+        if data["view"] is ListView.FULL:
+            data["page_size"] = min(data["page_size"], MAX_FULL_PAGE_SIZE)
+        return data
+
     page_size = fields.Integer(
-        load_default=50, validate=validate.Range(min=1, max=500), metadata={"example": 50}
+        load_default=50,
+        validate=validate.Range(min=1, max=MAX_PAGE_SIZE),
+        metadata={
+            "example": 50,
+            "description": f"How many cases a page holds at most, 1 to {MAX_PAGE_SIZE}. With "
+            f"`view=full` a page holds at most {MAX_FULL_PAGE_SIZE}: a larger `page_size` is "
+            f"treated as {MAX_FULL_PAGE_SIZE}, and `next_page_token` continues from there.",
+        },
     )
     page_token = fields.String(
         validate=validate.Length(min=1, max=512),

@@ -92,6 +92,12 @@ def add_security_headers(app: Flask) -> None:
         return response
 
 
+# What a browser needs to use the documented API cross-origin: the request headers a client
+# sends (a token, an idempotency key, an ETag), and the response headers a client acts on.
+CORS_REQUEST_HEADERS = ("Authorization", "Idempotency-Key", "If-None-Match")
+CORS_EXPOSED_HEADERS = ("Location", "ETag", "Retry-After", "Idempotent-Replayed")
+
+
 def allow_origins(app: Flask, origins: tuple[str, ...]) -> None:
     """CORS for exactly these origins. Never credentials: the API uses bearer tokens, not
     cookies, so ``Access-Control-Allow-Credentials`` is never sent."""
@@ -99,13 +105,22 @@ def allow_origins(app: Flask, origins: tuple[str, ...]) -> None:
         app,
         origins=list(origins),
         methods=["GET", "POST", "OPTIONS"],
-        allow_headers=["Authorization", "If-None-Match"],
-        expose_headers=["Location", "Retry-After", "ETag"],
+        allow_headers=list(CORS_REQUEST_HEADERS),
+        expose_headers=list(CORS_EXPOSED_HEADERS),
         supports_credentials=False,
         send_wildcard=False,
-        vary_header=True,
+        # flask-cors says Vary: Origin only when two or more origins are listed; it is said
+        # below instead, on every answer.
+        vary_header=False,
         max_age=600,
     )
+
+    @app.after_request
+    def _vary_on_origin(response: Response) -> Response:
+        # The CORS headers depend on Origin, so every answer says so (to a listed origin, to
+        # any other, and to none), and no shared cache gives one origin's answer to another.
+        response.vary.add("Origin")
+        return response
 
 
 def current_client() -> str:

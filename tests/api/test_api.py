@@ -172,6 +172,28 @@ def test_list_full_view_and_status_filter(
     assert [] == client.get("/cases?status=processing").json["cases"]
 
 
+def test_full_pages_hold_at_most_100_cases(client: FlaskClient) -> None:
+    """view=full coerces a page_size over 100 to 100 (at most ~2 MB), and its token continues
+    with the rest; view=basic keeps its own maximum."""
+    service = client.application.extensions["casesvc"].service
+    with service.database.connection_context():
+        ids = [service.create().case_id for _ in range(150)]
+        service.advance_all(dt.timedelta(seconds=31))
+
+    first = client.get("/cases?page_size=500&view=full")
+    token = first.json["next_page_token"]
+    assert (100, True) == (len(first.json["cases"]), token is not None)
+    assert len(first.data) <= 2_000_000
+    rest = client.get(f"/cases?page_size=500&view=full&page_token={token}").json
+    full = first.json["cases"] + rest["cases"]
+    basic = client.get("/cases?view=basic&page_size=150").json
+
+    assert (50, None) == (len(rest["cases"]), rest["next_page_token"])
+    assert sorted(ids) == sorted(c["case_id"] for c in full)
+    assert all(c["status"] == "complete" and c["steps"] for c in full)
+    assert (150, None) == (len(basic["cases"]), basic["next_page_token"])
+
+
 def test_list_and_single_reads_agree(client: FlaskClient, frozen: FrozenDateTimeFactory) -> None:
     """Every listed status equals what GET of that case says at the same instant."""
     for _ in range(12):

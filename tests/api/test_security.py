@@ -92,6 +92,16 @@ def test_a_page_may_set_a_stricter_policy(app: Flask) -> None:
 # -- CORS ------------------------------------------------------------------------------
 
 
+def header_items(response: Any, name: str) -> set[str]:
+    """The comma-separated items of every ``name`` header of ``response``, lowercased."""
+    return {
+        item.strip().lower()
+        for value in response.headers.get_all(name)
+        for item in value.split(",")
+        if item.strip()
+    }
+
+
 def preflight(client: FlaskClient, origin: str, method: str = "POST") -> Any:
     return client.options(
         "/cases",
@@ -132,6 +142,71 @@ def test_cors_preflight_for_an_allowed_origin(make_app: Any) -> None:
     assert (201, ORIGIN) == (actual.status_code, actual.headers["Access-Control-Allow-Origin"])
     exposed = actual.headers["Access-Control-Expose-Headers"]
     assert {"Location", "Retry-After", "ETag"} <= set(exposed.split(", "))
+
+
+# What the documented API needs from a browser: the request headers it reads, and the
+# response headers a client acts on (tests/system/test_browser_cors.py does it in Chromium).
+REQUEST_HEADERS = {"authorization", "idempotency-key", "if-none-match"}
+EXPOSED_HEADERS = {"location", "etag", "retry-after", "idempotent-replayed"}
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_cors_preflight_allows_the_documented_request_headers(make_app: Any, method: str) -> None:
+    """A preflight asking for Authorization, Idempotency-Key and If-None-Match gets all three."""
+    client = make_app(cors_origins=(ORIGIN,)).test_client()
+    response = client.options(
+        "/cases",
+        headers={
+            "Origin": ORIGIN,
+            "Access-Control-Request-Method": method,
+            "Access-Control-Request-Headers": "authorization,idempotency-key,if-none-match",
+        },
+    )
+
+    allowed = {
+        h.strip().lower() for h in response.headers["Access-Control-Allow-Headers"].split(",")
+    }
+    assert (200, ORIGIN, REQUEST_HEADERS) == (
+        response.status_code,
+        response.headers["Access-Control-Allow-Origin"],
+        allowed,
+    )
+
+
+def test_cors_exposes_the_documented_response_headers(make_app: Any) -> None:
+    """A cross-origin idempotent POST, sent twice, exposes Location, ETag, Retry-After and
+    Idempotent-Replayed on both answers."""
+    client = make_app(cors_origins=(ORIGIN,)).test_client()
+    headers = {"Origin": ORIGIN, "Idempotency-Key": "order-1001"}
+    first, second = client.post("/cases", headers=headers), client.post("/cases", headers=headers)
+
+    for response in (first, second):
+        assert EXPOSED_HEADERS == header_items(response, "Access-Control-Expose-Headers")
+        assert ORIGIN == response.headers["Access-Control-Allow-Origin"]
+        assert "Access-Control-Allow-Credentials" not in response.headers
+    assert (201, 201, None, "true") == (
+        first.status_code,
+        second.status_code,
+        first.headers.get("Idempotent-Replayed"),
+        second.headers.get("Idempotent-Replayed"),
+    )
+
+
+@pytest.mark.parametrize("origin", [ORIGIN, "https://evil.example.com", None])
+def test_cors_answers_vary_on_origin(make_app: Any, origin: str | None) -> None:
+    """With even one origin configured, every answer (to that origin, to another one, or to
+    a request with no Origin) says Vary: Origin, since the CORS headers depend on it."""
+    client = make_app(cors_origins=(ORIGIN,)).test_client()
+    headers = {"Origin": origin} if origin else {}
+    responses = [
+        client.get("/cases", headers=headers),
+        client.post("/cases", headers=headers),
+        client.get("/openapi.json", headers=headers),
+        preflight(client, origin) if origin else client.options("/cases"),
+    ]
+
+    for response in responses:
+        assert "origin" in header_items(response, "Vary")
 
 
 @pytest.mark.parametrize(
