@@ -73,9 +73,15 @@ def ceiling_server(server: str, port: int) -> contextlib.AbstractContextManager:
     return started(cmd, f"http://127.0.0.1:{port}/")
 
 
+CLIENTS = 10
+CLIENT_NAMES = ["default", *(f"clinic-{n}" for n in range(1, CLIENTS))]
+
+
 def seed(db_url: str, rows: int) -> list[str]:
     """Bulk-insert ``rows`` cases, spread over the last ``rows`` seconds of a 2,000,000 s
-    lifecycle (so statuses vary); returns the ids of a submitted and a complete case."""
+    lifecycle (so statuses vary) and over ``CLIENTS`` clients in turn, one of them the default
+    client the tokenless server lists for (so every list runs the client filter, over a
+    tenth of the rows); returns the ids of a submitted and a complete case."""
     from casesvc import build_service, prepare_database
     from casesvc.config import Config
     from casesvc.models import Case
@@ -102,6 +108,7 @@ def seed(db_url: str, rows: int) -> list[str]:
                         "timeline_started_at": at,
                         "status": "submitted",
                         "determination": keys[i % len(keys)],
+                        "client": CLIENT_NAMES[i % len(CLIENT_NAMES)],
                     }
                 )
                 if len(batch) == 5000:
@@ -304,6 +311,7 @@ end
             },
             "wrk": f"-t{WRK_THREADS} -c{WRK_CONNECTIONS} -d{args.duration}s",
             "rows": [args.rows_small, args.rows_large],
+            "clients": CLIENTS,
         },
         "scenarios": results,
         "access_log_cost": {
@@ -370,8 +378,9 @@ def markdown(summary: dict) -> str:  # type: ignore[type-arg]
         "- metrics (`CASESVC_METRICS=1`, off by default) cost "
         + ", ".join(f"**{100 * v:.0f}%** of {k} req/s" for k, v in metered.items())
         + f" (target < 5%: {'met' if max(metered.values()) < 0.05 else 'not met'})",
-        f"- list page p50 at 1M rows ÷ at 10k rows: **{ratio:.2f}** without a filter, "
-        f"**{ratio_s:.2f}** with `status=submitted` (target ≤ 1.3: "
+        f"- list page p50 at 1M rows ÷ at 10k rows, each spread over {settings['clients']} "
+        f"clients and listed for one (the client filter): **{ratio:.2f}** without a status "
+        f"filter, **{ratio_s:.2f}** with `status=submitted` (target ≤ 1.3: "
         f"{'met' if max(ratio, ratio_s) <= 1.3 else 'not met'})",
         f"- peak RSS per worker: **{rss:.1f} MB** (target ≤ 80 MB: "
         f"{'met' if rss is not None and rss <= 80 else 'not met'})",
