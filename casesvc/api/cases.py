@@ -186,7 +186,12 @@ class CaseItem(MethodView):
         headers=CASE_HEADERS,
     )
     @blp.alt_response(401, response="Unauthorized")
-    @blp.alt_response(404, schema=ApiErrorSchema, description="No case has this id.")
+    @blp.alt_response(
+        404,
+        schema=ApiErrorSchema,
+        description="The caller has no case with this id (another client's case answers "
+        "exactly the same).",
+    )
     @blp.alt_response(503, response="Unavailable")
     def get(self, case_id: str) -> Any:
         """Get a case

@@ -283,6 +283,18 @@ def test_missing_or_wrong_token_is_a_json_401(
     assert [] == ok.json["cases"]
 
 
+@pytest.mark.parametrize("parameter", ["access_token", "token", "api_key"])
+def test_a_token_in_the_query_string_is_not_accepted(make_app: Any, parameter: str) -> None:
+    """Only the Authorization header carries a token: one in the query string (where logs,
+    caches and Referer headers keep it) is refused with a 401."""
+    client = make_app(api_tokens=(TOKEN,)).test_client()
+
+    assert [401, 401] == [
+        client.get(f"/cases?{parameter}={TOKEN}").status_code,
+        client.post(f"/cases?{parameter}={TOKEN}").status_code,
+    ]
+
+
 def test_any_configured_token_works(make_app: Any) -> None:
     """Each token in the list is accepted, whatever the case of the word Bearer."""
     client = make_app(api_tokens=(TOKEN, OTHER_TOKEN)).test_client()
