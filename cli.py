@@ -94,7 +94,7 @@ def main(ctx: click.Context, database_url: str | None) -> None:
     help="Python threads per worker running requests (granian blocking threads); also the "
     "most requests a worker runs at once. Idle and slow clients never take one: they wait "
     "in the server's Rust side. With the GIL, one thread does the work; the rest cover "
-    "requests that wait on the database or on a chunked body trickling in.",
+    "requests that wait on the database or on a request body trickling in.",
 )
 @click.option(
     "--access-log",

@@ -29,8 +29,9 @@ from flask import Flask
 # is the fastest; more workers only add processes that fight over the same cores.
 MAX_DEFAULT_WORKERS = 8
 # Python threads per worker that run requests. With the GIL one thread does nearly all the
-# work; the others are there for requests that wait (on the database, or on a chunked body
-# that trickles in), so a few slow bodies never hold up the rest.
+# work; the others are there for requests that wait (on the database, or on a body that
+# trickles in: the app reads every body whole before acting), so a few slow bodies never hold
+# up the rest. Each slow body holds one thread until it ends or its client goes.
 DEFAULT_THREADS = 16
 # Connections a worker holds at once, idle or busy (granian's "backpressure"); further ones
 # wait in the listen queue. Idle connections are cheap in Rust, so this is generous.
