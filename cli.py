@@ -44,6 +44,7 @@ from casesvc.serving import (
     PortInUse,
     check_port,
     default_workers,
+    serve_dev,
 )
 from casesvc.serving import serve as run_server
 
@@ -138,7 +139,7 @@ def serve(
     except (PortInUse, SchemaBehind, DatabaseUnavailable, peewee.DatabaseError) as exc:
         fail(str(exc))
     if dev:
-        create_app(config).run(host, port, use_reloader=True, threaded=True)
+        serve_dev(create_app(config), host=host, port=port)
         return
     with worker_shared_dir(config) as shared:
         run_server(
