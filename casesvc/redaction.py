@@ -3,7 +3,8 @@
 A bearer token belongs in the Authorization header, which no log writes; but a client may
 also put one in the query string (``?access_token=…``) or the path (``/cases/<token>``).
 Every log line that names a request goes through ``redact``: granian's access log, the
-``--dev`` server's request log (casesvc/serving.py) and Flask's error line (``create_app``).
+``--dev`` server's request log (casesvc/serving.py) and Flask's line for an unhandled
+error (``CasesvcFlask.log_exception``).
 """
 
 from __future__ import annotations
