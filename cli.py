@@ -48,6 +48,7 @@ from casesvc.serving import (
     check_port,
     default_workers,
     is_loopback,
+    serve_dev,
 )
 from casesvc.serving import serve as run_server
 
@@ -100,7 +101,7 @@ def main(ctx: click.Context, database_url: str | None) -> None:
     help="Python threads per worker running requests (granian blocking threads); also the "
     "most requests a worker runs at once. Idle and slow clients never take one: they wait "
     "in the server's Rust side. With the GIL, one thread does the work; the rest cover "
-    "requests that wait on the database or on a chunked body trickling in.",
+    "requests that wait on the database or on a request body trickling in.",
 )
 @click.option(
     "--access-log",
@@ -158,7 +159,7 @@ def serve(
     except (PortInUse, SchemaBehind, DatabaseUnavailable, peewee.DatabaseError) as exc:
         fail(str(exc))
     if dev:
-        create_app(config).run(host, port, use_reloader=True, threaded=True)
+        serve_dev(create_app(config), host=host, port=port)
         return
     with worker_shared_dir(config) as shared:
         run_server(

@@ -8,7 +8,7 @@ from importlib.metadata import version
 from typing import Any
 
 import swagger_ui_bundle
-from flask import Flask, send_from_directory
+from flask import Flask, request, send_from_directory
 
 from casesvc import db
 from casesvc.api import EXTENSION, AppState, metrics, security
@@ -19,6 +19,7 @@ from casesvc.clock import Clock, SystemClock
 from casesvc.config import Config
 from casesvc.determinations import Catalog
 from casesvc.lifecycle import Lifecycle
+from casesvc.redaction import redact
 from casesvc.service import CaseService
 
 __all__ = ["build_service", "create_app", "prepare_database"]
@@ -48,6 +49,13 @@ class CasesvcFlask(Flask):
         if is_async is None:
             is_async = self._is_async[key] = inspect.iscoroutinefunction(func)
         return super().ensure_sync(func) if is_async else func
+
+    def log_exception(self, exc_info: Any) -> None:
+        """Flask's line for an unhandled error, whose path is redacted as the access log's
+        (a client may have put a token there)."""
+        self.logger.error(
+            f"Exception on {redact(request.path)} [{request.method}]", exc_info=exc_info
+        )
 
 
 def prepare_database(config: Config) -> None:

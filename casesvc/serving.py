@@ -23,15 +23,20 @@ import threading
 import time
 from collections.abc import Callable
 from types import FrameType
+from typing import Any
 
 from flask import Flask
+from werkzeug.serving import WSGIRequestHandler
+
+from casesvc.redaction import redact, redact_access_record
 
 # Measured on the 2-core benchmark machine (docs/performance.md, "Sizing"): one worker per core
 # is the fastest; more workers only add processes that fight over the same cores.
 MAX_DEFAULT_WORKERS = 8
 # Python threads per worker that run requests. With the GIL one thread does nearly all the
-# work; the others are there for requests that wait (on the database, or on a chunked body
-# that trickles in), so a few slow bodies never hold up the rest.
+# work; the others are there for requests that wait (on the database, or on a body that
+# trickles in: the app reads every body whole before acting), so a few slow bodies never hold
+# up the rest. Each slow body holds one thread until it ends or its client goes.
 DEFAULT_THREADS = 16
 # Connections a worker holds at once, idle or busy (granian's "backpressure"); further ones
 # wait in the listen queue. Idle connections are cheap in Rust, so this is generous.
@@ -44,7 +49,8 @@ HEADER_READ_TIMEOUT_MS = 30_000
 # Room for the request line and headers. Every request the OpenAPI document allows fits
 # (the longest, a 512-character page_token of 4-byte UTF-8, is about 6 KB percent-encoded).
 MAX_HEAD_BYTES = 64 * 1024
-# The access line: no query string (it could carry a token or a page token) and no headers.
+# The access line: no query string (it could carry a token or a page token) and no headers;
+# its path is redacted (casesvc/redaction.py) by a filter each worker installs.
 ACCESS_LOG_FORMAT = (
     '[%(time)s] %(addr)s - "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).3f'
 )
@@ -132,6 +138,19 @@ def _not_the_threads_warning(record: logging.LogRecord) -> bool:
     return "Python threads, which seems quite high" not in record.getMessage()
 
 
+class DevRequestHandler(WSGIRequestHandler):
+    """werkzeug's request handler, whose log lines (the request line, in full, and errors
+    quoting it) are redacted as the access log is."""
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        super().log(type, "%s", redact(message % args if args else message))
+
+
+def serve_dev(app: Flask, *, host: str, port: int) -> None:
+    """Flask's development server, reloading on changes, with a redacted request log."""
+    app.run(host, port, use_reloader=True, threaded=True, request_handler=DevRequestHandler)
+
+
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
@@ -157,6 +176,9 @@ class WorkerBoot:
         for signum in STOP_SIGNALS:
             signal.signal(signum, remember)
         threading.Thread(target=_redeliver, args=(remember, received), daemon=True).start()
+        # granian has configured this worker's logging by now (a spawned worker inherits
+        # nothing): its access lines name paths, which could hold a token.
+        logging.getLogger("granian.access").addFilter(redact_access_record)
         return self.app_factory()
 
 

@@ -7,6 +7,7 @@ All of it is configured from ``Config`` (see casesvc/config.py) and installed by
 from __future__ import annotations
 
 import hmac
+from typing import Any
 
 from flask import Flask, Response, g, request
 from flask_cors import CORS
@@ -31,6 +32,10 @@ _PROTECTED_SUBPATHS = tuple(prefix + "/" for prefix in PROTECTED_PREFIXES)
 # Answers no cache may store, besides everything under PROTECTED_PREFIXES: a stale probe
 # verdict would mislead a load balancer.
 NO_STORE_PATHS = frozenset({"/healthz", "/readyz"})
+# A body that cannot be read whole is a 400 (limit_bodies).
+BAD_LENGTH = "The Content-Length header is not a length in bytes."
+CUT_SHORT = "The request body ended before the length its Content-Length declares."
+UNREADABLE = "The request body could not be read: its chunked encoding is malformed or cut short."
 
 
 def install(app: Flask, api: Api, config: Config) -> None:
@@ -44,37 +49,60 @@ def install(app: Flask, api: Api, config: Config) -> None:
 
 
 def limit_bodies(app: Flask, max_bytes: int) -> None:
-    """Answer 413 for a body over ``max_bytes``, before any view runs.
+    """Answer 413 for a body over ``max_bytes``, and 400 for one that cannot be read whole,
+    before any view runs.
 
     ``MAX_CONTENT_LENGTH`` alone only fires when a view reads the body, and no view does
-    (POST /cases takes none). So the declared ``Content-Length`` is checked up front. A
-    chunked body has none: it is read here (and dropped) until it ends or passes the limit.
+    (POST /cases takes none). So the body is read here (and dropped) before the request
+    goes on: a declared ``Content-Length`` is checked up front, then its bytes are read, so
+    that a body which ends short (the client stopped sending) acts on nothing; a chunked
+    body is read until it ends or passes the limit.
     """
     app.config["MAX_CONTENT_LENGTH"] = max_bytes
-    message = f"The request body is over the limit of {max_bytes} bytes."
+    too_large = f"The request body is over the limit of {max_bytes} bytes."
 
     @app.before_request
     def _limit_body() -> None:
         environ = request.environ
-        # Most requests (every GET) declare no body at all: checked in the environ first,
-        # which is cheaper than werkzeug's parsed headers.
-        length = request.content_length if "CONTENT_LENGTH" in environ else None
-        if length is not None:
-            if length > max_bytes:
-                abort(413, message=message)
-            return
-        # Without a length, a request has a body only when it is chunked (HTTP/1.1), and
-        # the server must have de-chunked it and marked where it ends; otherwise (werkzeug's
-        # rule) it is never read at all. granian marks every request as terminated, so the
-        # header check also spares each GET a read that blocks on the server.
-        if "HTTP_TRANSFER_ENCODING" not in environ or not environ.get("wsgi.input_terminated"):
-            return
-        stream = environ["wsgi.input"]
-        seen = 0
-        while chunk := stream.read(min(64 * 1024, max_bytes + 1 - seen)):
+        # A chunked body has no length; the server must have de-chunked it and marked where
+        # it ends, or (werkzeug's rule) it is never read at all. granian marks every request
+        # so, and sends Transfer-Encoding on to the app only when it is chunked.
+        if "HTTP_TRANSFER_ENCODING" in environ and environ.get("wsgi.input_terminated"):
+            declared = None
+        else:
+            # Most requests (every GET) declare no body at all: checked in the environ
+            # first, which is cheaper than werkzeug's parsed headers.
+            raw = environ.get("CONTENT_LENGTH")
+            if not raw:
+                return
+            if not (raw.isascii() and raw.isdigit()):  # granian refuses these itself
+                abort(400, message=BAD_LENGTH)
+            declared = int(raw)
+            if declared > max_bytes:
+                abort(413, message=too_large)
+            if declared == 0:
+                return
+        seen = _drain(environ["wsgi.input"], max_bytes + 1 if declared is None else declared)
+        if declared is None and seen > max_bytes:
+            abort(413, message=too_large)
+        if declared is not None and seen < declared:
+            abort(400, message=CUT_SHORT)
+
+
+def _drain(stream: Any, most: int) -> int:
+    """Read and drop up to ``most`` bytes of a request body; returns how many there were.
+
+    werkzeug's server raises ``OSError`` for a chunk it cannot decode or a connection lost
+    mid-body: a 400. granian 2.8.9 raises nothing: it ends the body at such an error, so the
+    bytes before it are all the app sees (docs/security.md).
+    """
+    seen = 0
+    try:
+        while seen < most and (chunk := stream.read(min(64 * 1024, most - seen))):
             seen += len(chunk)
-            if seen > max_bytes:
-                abort(413, message=message)
+    except OSError:
+        abort(400, message=UNREADABLE)
+    return seen
 
 
 def add_security_headers(app: Flask) -> None:

@@ -20,6 +20,9 @@ NO_URL = (
 INVALID = "The request was well-formed but was unable to be followed due to semantic errors."
 WRONG_METHOD = "The method is not allowed for the requested URL."
 TOO_LARGE = "The request body is over the limit of 16384 bytes."
+UNREADABLE = "The request body could not be read: its chunked encoding is malformed or cut short."
+CUT_SHORT = "The request body ended before the length its Content-Length declares."
+BAD_LENGTH = "The Content-Length header is not a length in bytes."
 BAD_TOKEN = "page_token is not valid"
 OTHER_QUERY = "page_token belongs to a different query"
 PHRASES = {
@@ -244,6 +247,50 @@ def test_chunked_body_cannot_bypass_the_limit(client: FlaskClient, size: int, st
     assert status == response.status_code
     if status == 413:
         assert_json_error(response, 413, TOO_LARGE)
+
+
+class BrokenChunks:
+    """A chunked body that cannot be de-chunked: werkzeug's server raises OSError like this
+    for a bad chunk size (``zz``), a missing CRLF, or a client gone mid-chunk."""
+
+    def read(self, _size: int = -1) -> bytes:
+        raise OSError("Invalid chunk header")
+
+
+def test_a_malformed_chunked_body_is_a_json_400(client: FlaskClient) -> None:
+    """A chunked body the server fails to de-chunk is a JSON 400 (not a 500) and creates
+    nothing."""
+    response = client.post(
+        "/cases",
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input": BrokenChunks(), "wsgi.input_terminated": True},
+    )
+
+    assert_json_error(response, 400, UNREADABLE)
+    assert [] == client.get("/cases").json["cases"]
+
+
+@pytest.mark.parametrize("declared", ["100", "16384"])
+def test_a_body_shorter_than_its_content_length_is_a_json_400(
+    client: FlaskClient, declared: str
+) -> None:
+    """A body that ends before the length its Content-Length declares (the client stopped
+    sending) is a JSON 400 and creates nothing."""
+    response = client.post("/cases", data=b"{}", environ_overrides={"CONTENT_LENGTH": declared})
+
+    assert_json_error(response, 400, CUT_SHORT)
+    assert [] == client.get("/cases").json["cases"]
+
+
+@pytest.mark.parametrize("declared", ["zz", "-1", "1.5", " 2", "\u0662"])
+def test_a_content_length_that_is_no_length_is_a_json_400(
+    client: FlaskClient, declared: str
+) -> None:
+    """A Content-Length that is not a plain decimal length (granian refuses it before the
+    app; werkzeug's --dev server would read it as 0) is a JSON 400."""
+    response = client.post("/cases", data=b"{}", environ_overrides={"CONTENT_LENGTH": declared})
+
+    assert_json_error(response, 400, BAD_LENGTH)
 
 
 def test_limit_applies_to_every_route(client: FlaskClient) -> None:

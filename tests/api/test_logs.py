@@ -14,7 +14,7 @@ from freezegun.api import FrozenDateTimeFactory
 from casesvc.api.render import document
 from casesvc.config import ASSETS_DIR
 from casesvc.determinations import Catalog
-from tests.tokens import TOKEN_A
+from tests.tokens import SECRET_KEY, TOKEN_A
 
 TOKEN = TOKEN_A
 
@@ -97,3 +97,27 @@ def test_no_case_content_in_a_crash_log(
     assert 500 == response.status_code
     assert "rendering failed" in caplog.text
     assert_no_clinical_text(caplog.text)
+
+
+def test_no_token_in_the_log_of_a_crash(
+    make_app: Any, frozen: FrozenDateTimeFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A request that crashes the app, carrying a token in its Authorization header, its
+    query string and its path, logs the error without the token."""
+    app = make_app(api_tokens=(TOKEN_A,), secret_key=SECRET_KEY)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    def crash(_case_id: str) -> Any:
+        raise RuntimeError("rendering failed")
+
+    app.extensions["casesvc"].service.get = crash
+    caplog.set_level(logging.DEBUG)
+    response = app.test_client().get(
+        f"/cases/{TOKEN_A}?access_token={TOKEN_A}",
+        headers={"Authorization": f"Bearer {TOKEN_A}"},
+    )
+
+    assert 500 == response.status_code
+    assert "rendering failed" in caplog.text
+    assert "/cases/[redacted]" in caplog.text
+    assert TOKEN_A not in caplog.text

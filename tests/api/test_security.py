@@ -5,12 +5,13 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
+import peewee
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from casesvc.config import Config, ConfigError
-from tests.tokens import TOKEN_A, TOKEN_B
+from tests.tokens import SECRET_KEY, TOKEN_A, TOKEN_B
 
 # Time stands still at T0 in every test here, for the apps of make_app too.
 pytestmark = pytest.mark.usefixtures("frozen")
@@ -64,6 +65,50 @@ def test_security_headers_on_every_response(client: FlaskClient) -> None:
         # The web UI sends its own, stricter policy; it denies framing too.
         assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     assert "frame-ancestors 'none'" == responses[0].headers["Content-Security-Policy"]
+
+
+def test_security_headers_on_every_error(make_app: Any) -> None:
+    """Every error the app answers (a body it cannot read, no token, an unknown path, a wrong
+    method, a body over the limit, a crash, a lost database) is JSON with all four security
+    headers."""
+    app = make_app(api_tokens=(TOKEN_A,), secret_key=SECRET_KEY)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    service = app.extensions["casesvc"].service
+    client = app.test_client()
+    auth = {"Authorization": f"Bearer {TOKEN_A}"}
+
+    def fail(error: Exception) -> Any:
+        def get(_case_id: str) -> Any:
+            raise error
+
+        service.get = get
+        return client.get("/cases/case_" + "0" * 24, headers=auth)
+
+    responses = [
+        client.post("/cases", data=b"{}", headers=auth, environ_overrides={"CONTENT_LENGTH": "9"}),
+        client.get("/cases"),
+        client.get("/nowhere"),
+        client.delete("/cases", headers=auth),
+        client.post("/cases", data=b"x" * 20_000, headers=auth),
+        fail(RuntimeError("unexpected")),
+        fail(peewee.OperationalError("database is gone")),
+    ]
+
+    assert [400, 401, 404, 405, 413, 500, 503] == [r.status_code for r in responses]
+    for response in responses:
+        assert (
+            "application/json",
+            "nosniff",
+            "no-referrer",
+            "DENY",
+            "frame-ancestors 'none'",
+        ) == (
+            response.mimetype,
+            response.headers.get("X-Content-Type-Options"),
+            response.headers.get("Referrer-Policy"),
+            response.headers.get("X-Frame-Options"),
+            response.headers.get("Content-Security-Policy"),
+        ), response.status_code
 
 
 def test_case_data_and_its_errors_are_never_cached(client: FlaskClient) -> None:
