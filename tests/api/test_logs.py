@@ -107,7 +107,7 @@ def test_no_token_in_the_log_of_a_crash(
     app = make_app(api_tokens=(TOKEN_A,), secret_key=SECRET_KEY)
     app.config["PROPAGATE_EXCEPTIONS"] = False
 
-    def crash(_case_id: str) -> Any:
+    def crash(_case_id: str, **_scope: Any) -> Any:
         raise RuntimeError("rendering failed")
 
     app.extensions["casesvc"].service.get = crash
