@@ -78,7 +78,7 @@ def test_security_headers_on_every_error(make_app: Any) -> None:
     auth = {"Authorization": f"Bearer {TOKEN_A}"}
 
     def fail(error: Exception) -> Any:
-        def get(_case_id: str) -> Any:
+        def get(_case_id: str, **_scope: Any) -> Any:
             raise error
 
         service.get = get
