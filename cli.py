@@ -11,6 +11,7 @@ Exit codes:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import os
@@ -163,7 +164,11 @@ def serve(
         return
     with worker_shared_dir(config) as shared:
         run_server(
-            functools.partial(create_app, shared),  # built in each worker; pickles, for spawn
+            # Built in each worker (a partial pickles, for spawn); slow bodies may hold at most
+            # half its threads (Config.body_readers).
+            functools.partial(
+                create_app, dataclasses.replace(shared, body_readers=max(1, threads // 2))
+            ),
             host=host,
             port=port,
             workers=workers or default_workers(os.cpu_count()),

@@ -51,6 +51,8 @@ DEV_SECRET_KEY = "casesvc-development-key"
 
 # No route reads a request body (POST /cases takes none), so a small limit costs nothing.
 DEFAULT_MAX_BODY_BYTES = 16 * 1024
+# Half of `casesvc serve`'s default 16 threads per worker (casesvc/serving.py).
+DEFAULT_BODY_READERS = 8
 # An API token is at least 32 characters of the URL-safe alphabet (6 bits each: over 128 bits),
 # as `casesvc token new` makes them (secrets.token_urlsafe(32): 43 characters).
 MIN_TOKEN_LENGTH = 32
@@ -93,6 +95,10 @@ class Config:
     allow_anonymous: bool = False
     # Largest request body accepted, in bytes; anything bigger is a 413.
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    # Requests whose body one worker reads at once; more get a 503 at once. A body trickling
+    # in holds a thread until it ends (granian has no body timeout), so slow bodies may take
+    # at most this many of a worker's threads: `casesvc serve` sets half of --threads.
+    body_readers: int = DEFAULT_BODY_READERS
     # prometheus_client's multiprocess directory (PROMETHEUS_MULTIPROC_DIR): set, the workers
     # of one server add up their metrics there. `casesvc serve` sets a fresh one per run.
     metrics_dir: Path | None = None
@@ -114,6 +120,8 @@ class Config:
                 "CASESVC_API_TOKENS needs CASESVC_SECRET_KEY set to a secret of your own: "
                 "the built-in development key is public"
             )
+        if self.body_readers < 1:
+            raise ConfigError(f"body_readers must be 1 or more (got {self.body_readers})")
         if self.max_body_bytes < 0:
             raise ConfigError(
                 f"CASESVC_MAX_BODY_BYTES must be 0 or more (got {self.max_body_bytes})"

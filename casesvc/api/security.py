@@ -7,6 +7,7 @@ All of it is configured from ``Config`` (see casesvc/config.py) and installed by
 from __future__ import annotations
 
 import hmac
+import threading
 from typing import Any
 
 from flask import Flask, Response, g, request
@@ -35,12 +36,13 @@ NO_STORE_PATHS = frozenset({"/healthz", "/readyz"})
 # A body that cannot be read whole is a 400 (limit_bodies).
 BAD_LENGTH = "The Content-Length header is not a length in bytes."
 CUT_SHORT = "The request body ended before the length its Content-Length declares."
+BUSY = "Too many request bodies are arriving at once; retry shortly (POST /cases takes none)."
 UNREADABLE = "The request body could not be read: its chunked encoding is malformed or cut short."
 
 
 def install(app: Flask, api: Api, config: Config) -> None:
     """Register the body limit, the response headers, CORS and (when configured) auth."""
-    limit_bodies(app, config.max_body_bytes)
+    limit_bodies(app, config.max_body_bytes, config.body_readers)
     add_security_headers(app)
     if config.cors_origins:
         allow_origins(app, config.cors_origins)
@@ -48,7 +50,7 @@ def install(app: Flask, api: Api, config: Config) -> None:
     document_security(api, required=bool(config.api_tokens))
 
 
-def limit_bodies(app: Flask, max_bytes: int) -> None:
+def limit_bodies(app: Flask, max_bytes: int, readers: int) -> None:
     """Answer 413 for a body over ``max_bytes``, and 400 for one that cannot be read whole,
     before any view runs.
 
@@ -57,9 +59,15 @@ def limit_bodies(app: Flask, max_bytes: int) -> None:
     goes on: a declared ``Content-Length`` is checked up front, then its bytes are read, so
     that a body which ends short (the client stopped sending) acts on nothing; a chunked
     body is read until it ends or passes the limit.
+
+    A body that trickles in holds its thread while it is read, so at most ``readers``
+    requests of a worker read one at once; a further one is answered 503 without being read,
+    and the worker's other threads stay free for everyone else (no client of the documented
+    API sends a body at all).
     """
     app.config["MAX_CONTENT_LENGTH"] = max_bytes
     too_large = f"The request body is over the limit of {max_bytes} bytes."
+    reading = threading.BoundedSemaphore(readers)
 
     @app.before_request
     def _limit_body() -> None:
@@ -82,7 +90,12 @@ def limit_bodies(app: Flask, max_bytes: int) -> None:
                 abort(413, message=too_large)
             if declared == 0:
                 return
-        seen = _drain(environ["wsgi.input"], max_bytes + 1 if declared is None else declared)
+        if not reading.acquire(blocking=False):
+            abort(503, message=BUSY, headers={"Retry-After": "1"})
+        try:
+            seen = _drain(environ["wsgi.input"], max_bytes + 1 if declared is None else declared)
+        finally:
+            reading.release()
         if declared is None and seen > max_bytes:
             abort(413, message=too_large)
         if declared is not None and seen < declared:

@@ -71,3 +71,33 @@ def test_slow_clients_starve_nobody(database_url: str) -> None:
         status, seconds = timed_get(base, "/cases?page_size=1")
 
     assert (200, True) == (status, seconds < ANSWER_WITHIN_SECONDS)
+
+
+def test_more_slow_bodies_than_threads_starve_nobody(database_url: str) -> None:
+    """On one worker of 4 threads, 12 POSTs whose bodies trickle in take at most half the
+    threads: the rest are answered 503 at once, and a GET still answers within 1 s."""
+    cli(database_url, "db", "upgrade")
+    posts, threads = 12, 4
+    with running_server(database_url, "--workers", "1", "--threads", str(threads)) as (base, _):
+        sockets = []
+        try:
+            for i in range(posts):
+                sockets.append(connect(base))
+                framing = (
+                    b"Content-Length: 1000\r\n" if i % 2 else b"Transfer-Encoding: chunked\r\n"
+                )
+                first_bytes = b"x" if i % 2 else b"400\r\nx"
+                head = b"POST /cases HTTP/1.1\r\nHost: x\r\n" + framing + b"\r\n"
+                sockets[-1].sendall(head + first_bytes)
+            answered = []
+            for s in sockets:  # the ones refused answer at once; the readers time out here
+                s.settimeout(ANSWER_WITHIN_SECONDS)
+                with contextlib.suppress(TimeoutError):
+                    answered.append(s.recv(64).split(b"\r\n")[0])
+            status, seconds = timed_get(base, "/cases?page_size=1")
+        finally:
+            for s in sockets:
+                s.close()
+
+    assert [b"HTTP/1.1 503 Service Unavailable"] * (posts - threads // 2) == answered
+    assert (200, True) == (status, seconds < ANSWER_WITHIN_SECONDS)
