@@ -101,9 +101,8 @@ def main(ctx: click.Context, database_url: str | None) -> None:
     type=click.IntRange(1, 256),
     help="Python threads per worker running requests (granian blocking threads); also the "
     "most requests a worker runs at once. Idle and slow clients never take one: they wait "
-    "in the server's Rust side, and request bodies trickling in may take at most half. With "
-    "the GIL, one thread does the work; the rest cover requests that wait on the database. "
-    "4 measured as fast as 1 or 2, and faster than 16, on SQLite and on PostgreSQL.",
+    "in the server's Rust side. With the GIL, one thread does the work; the rest cover "
+    "requests that wait on the database or on a request body trickling in.",
 )
 @click.option(
     "--access-log",

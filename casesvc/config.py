@@ -51,8 +51,8 @@ DEV_SECRET_KEY = "casesvc-development-key"
 
 # No route reads a request body (POST /cases takes none), so a small limit costs nothing.
 DEFAULT_MAX_BODY_BYTES = 16 * 1024
-# Half of `casesvc serve`'s default 4 threads per worker (casesvc/serving.py).
-DEFAULT_BODY_READERS = 2
+# Half of `casesvc serve`'s default 16 threads per worker (casesvc/serving.py).
+DEFAULT_BODY_READERS = 8
 # An API token is at least 32 characters of the URL-safe alphabet (6 bits each: over 128 bits),
 # as `casesvc token new` makes them (secrets.token_urlsafe(32): 43 characters).
 MIN_TOKEN_LENGTH = 32

@@ -34,11 +34,10 @@ from casesvc.redaction import redact, redact_access_record
 # is the fastest; more workers only add processes that fight over the same cores.
 MAX_DEFAULT_WORKERS = 8
 # Python threads per worker that run requests. With the GIL one thread does nearly all the
-# work; the others cover requests that wait (on the database, or on a body that trickles in,
-# which may take at most half of them: Config.body_readers). Measured on 2 cores
-# (docs/performance.md, "Sizing"): 1, 2 and 4 threads serve a GET alike on SQLite, 4 at least
-# as fast as 16 on PostgreSQL, and 16 some 25% slower (GIL hand-offs at every database call).
-DEFAULT_THREADS = 4
+# work; the others are there for requests that wait (on the database, or on a body that
+# trickles in: the app reads every body whole before acting), so a few slow bodies never hold
+# up the rest. Each slow body holds one thread until it ends or its client goes.
+DEFAULT_THREADS = 16
 # Connections a worker holds at once, idle or busy (granian's "backpressure"); further ones
 # wait in the listen queue. Idle connections are cheap in Rust, so this is generous.
 MAX_CONNECTIONS_PER_WORKER = 1000
