@@ -46,6 +46,7 @@ from casesvc.serving import (
     DEFAULT_THREADS,
     GRACE_SECONDS,
     PortInUse,
+    body_readers_for,
     check_port,
     default_workers,
     is_loopback,
@@ -164,10 +165,9 @@ def serve(
         return
     with worker_shared_dir(config) as shared:
         run_server(
-            # Built in each worker (a partial pickles, for spawn); slow bodies may hold at most
-            # half its threads (Config.body_readers).
+            # Built in each worker (a partial pickles, for spawn).
             functools.partial(
-                create_app, dataclasses.replace(shared, body_readers=max(1, threads // 2))
+                create_app, dataclasses.replace(shared, body_readers=body_readers_for(threads))
             ),
             host=host,
             port=port,

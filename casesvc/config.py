@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 from flask.sansio.scaffold import find_package
 
+from casesvc.serving import DEFAULT_THREADS, body_readers_for
+
 
 def package_dir(package: str) -> Path:
     """A directory that ships inside the casesvc package, wherever it is installed.
@@ -51,8 +53,6 @@ DEV_SECRET_KEY = "casesvc-development-key"
 
 # No route reads a request body (POST /cases takes none), so a small limit costs nothing.
 DEFAULT_MAX_BODY_BYTES = 16 * 1024
-# Half of `casesvc serve`'s default 16 threads per worker (casesvc/serving.py).
-DEFAULT_BODY_READERS = 8
 # An API token is at least 32 characters of the URL-safe alphabet (6 bits each: over 128 bits),
 # as `casesvc token new` makes them (secrets.token_urlsafe(32): 43 characters).
 MIN_TOKEN_LENGTH = 32
@@ -98,7 +98,7 @@ class Config:
     # Requests whose body one worker reads at once; more get a 503 at once. A body trickling
     # in holds a thread until it ends (granian has no body timeout), so slow bodies may take
     # at most this many of a worker's threads: `casesvc serve` sets half of --threads.
-    body_readers: int = DEFAULT_BODY_READERS
+    body_readers: int = body_readers_for(DEFAULT_THREADS)
     # prometheus_client's multiprocess directory (PROMETHEUS_MULTIPROC_DIR): set, the workers
     # of one server add up their metrics there. `casesvc serve` sets a fresh one per run.
     metrics_dir: Path | None = None

@@ -38,6 +38,14 @@ MAX_DEFAULT_WORKERS = 8
 # trickles in: the app reads every body whole before acting), so a few slow bodies never hold
 # up the rest. Each slow body holds one thread until it ends or its client goes.
 DEFAULT_THREADS = 16
+
+
+def body_readers_for(threads: int) -> int:
+    """How many of a worker's ``threads`` may read request bodies at once: half of them
+    (Config.body_readers), so slow bodies always leave the other half free."""
+    return max(1, threads // 2)
+
+
 # Connections a worker holds at once, idle or busy (granian's "backpressure"); further ones
 # wait in the listen queue. Idle connections are cheap in Rust, so this is generous.
 MAX_CONNECTIONS_PER_WORKER = 1000

@@ -66,8 +66,9 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
     return any(tag.strip().removeprefix("W/") in (quoted, "*") for tag in if_none_match.split(","))
 
 
-def case_headers(view: CaseSnapshot) -> dict[str, str]:
-    headers = {"Cache-Control": "no-store", "ETag": f'"{etag(view)}"'}
+def case_headers(view: CaseSnapshot, tag: str) -> dict[str, str]:
+    """The headers of an answer about ``view``, whose ETag is ``tag``."""
+    headers = {"Cache-Control": "no-store", "ETag": f'"{tag}"'}
     if view.retry_after is not None:
         headers["Retry-After"] = str(view.retry_after)
     return headers
@@ -108,7 +109,7 @@ class CaseCollection(MethodView):
             view = state.service.create(key, client=current_client())
         except InvalidIdempotencyKey as exc:
             abort(400, message=str(exc), errors={"headers": {"Idempotency-Key": [str(exc)]}})
-        headers = case_headers(view)
+        headers = case_headers(view, etag(view))
         headers["Location"] = f"{request.script_root}/cases/{view.case_id}"
         if view.replayed:
             headers["Idempotent-Replayed"] = "true"
@@ -205,7 +206,8 @@ class CaseItem(MethodView):
             view = state.service.get(case_id, client=current_client())
         except CaseNotFound:
             abort(404, message="No case has this id.")
-        headers = case_headers(view)
-        if etag_matches(request.environ.get("HTTP_IF_NONE_MATCH"), etag(view)):
+        tag = etag(view)  # hashed once, for the header and the comparison
+        headers = case_headers(view, tag)
+        if etag_matches(request.environ.get("HTTP_IF_NONE_MATCH"), tag):
             return Response(None, 304, headers)
         return json_response(state.renderer.case(view), 200, headers)
