@@ -46,7 +46,6 @@ from casesvc.serving import (
     DEFAULT_THREADS,
     GRACE_SECONDS,
     PortInUse,
-    body_readers_for,
     check_port,
     default_workers,
     is_loopback,
@@ -103,7 +102,8 @@ def main(ctx: click.Context, database_url: str | None) -> None:
     help="Python threads per worker running requests (granian blocking threads); also the "
     "most requests a worker runs at once. Idle and slow clients never take one: they wait "
     "in the server's Rust side. With the GIL, one thread does the work; the rest cover "
-    "requests that wait on the database or on a request body trickling in.",
+    "requests that wait on the database or on a request body trickling in. Each keeps one "
+    "database connection while it lives.",
 )
 @click.option(
     "--access-log",
@@ -166,9 +166,7 @@ def serve(
     with worker_shared_dir(config) as shared:
         run_server(
             # Built in each worker (a partial pickles, for spawn).
-            functools.partial(
-                create_app, dataclasses.replace(shared, body_readers=body_readers_for(threads))
-            ),
+            functools.partial(create_app, dataclasses.replace(shared, threads=threads)),
             host=host,
             port=port,
             workers=workers or default_workers(os.cpu_count()),

@@ -95,16 +95,23 @@ class Config:
     allow_anonymous: bool = False
     # Largest request body accepted, in bytes; anything bigger is a 413.
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
-    # Requests whose body one worker reads at once; more get a 503 at once. A body trickling
-    # in holds a thread until it ends (granian has no body timeout), so slow bodies may take
-    # at most this many of a worker's threads: `casesvc serve` sets half of --threads.
-    body_readers: int = body_readers_for(DEFAULT_THREADS)
+    # Threads per worker that run requests (`casesvc serve --threads`). Each keeps one pooled
+    # database connection, so they size the worker's pool, and at most half of them read
+    # request bodies at once (body_readers).
+    threads: int = DEFAULT_THREADS
     # prometheus_client's multiprocess directory (PROMETHEUS_MULTIPROC_DIR): set, the workers
     # of one server add up their metrics there. `casesvc serve` sets a fresh one per run.
     metrics_dir: Path | None = None
     # Count requests for /metrics (CASESVC_METRICS=1). Off by default: `make bench` measured it
     # at well over 5% of a GET's throughput with several workers (docs/performance.md).
     metrics: bool = False
+
+    @property
+    def body_readers(self) -> int:
+        """Requests whose body one worker reads at once; more get a 503 at once. A body
+        trickling in holds a thread until it ends (granian has no body timeout), so slow
+        bodies may take at most this many of the worker's threads."""
+        return body_readers_for(self.threads)
 
     def __post_init__(self) -> None:
         if not 0 < self.processing_after < self.complete_after:

@@ -60,17 +60,19 @@ class UTCDateTimeField(peewee.Field):
         return value.astimezone(dt.UTC)
 
 
-# Each process keeps a small pool: a request borrows a connection and gives it back, so
-# connections are opened lazily, reused, and a dead one is dropped and replaced.
+# Each process keeps a small pool: connections are opened lazily, reused, and a dead one is
+# dropped and replaced. A server thread keeps the one it took until it ends
+# (casesvc/api/database.py), so an app's pool holds one per thread (Config.threads).
 POOL_SIZE = 32
 POOL_WAIT_SECONDS = 10
 POSTGRES_STALE_SECONDS = 300
 
 
-def open_database(url: str) -> peewee.Database:
-    """A pooled peewee database for ``url`` (``sqlite:///path`` or ``postgresql://…``)."""
+def open_database(url: str, *, connections: int = POOL_SIZE) -> peewee.Database:
+    """A pooled peewee database for ``url`` (``sqlite:///path`` or ``postgresql://…``),
+    of at most ``connections`` connections."""
     scheme = urlparse(url).scheme
-    pool: dict[str, Any] = {"max_connections": POOL_SIZE, "timeout": POOL_WAIT_SECONDS}
+    pool: dict[str, Any] = {"max_connections": connections, "timeout": POOL_WAIT_SECONDS}
     if scheme == "sqlite":
         path = url[len("sqlite:///") :]
         if not path or path == ":memory:":
