@@ -96,4 +96,10 @@ class Renderer:
 
 
 def json_response(body: str, status: int, headers: dict[str, str]) -> Response:
-    return Response(body + "\n", status, headers, content_type="application/json")
+    """A JSON answer whose body reaches the server as the list werkzeug keeps it in
+    (``direct_passthrough``: it is already bytes, nothing to encode on the way out). granian
+    writes a list at once, where it would step through any other iterable from its own
+    threads, taking the GIL for each step. werkzeug still sends no body for a HEAD."""
+    return Response(
+        body + "\n", status, headers, content_type="application/json", direct_passthrough=True
+    )

@@ -1,10 +1,13 @@
 """The fast JSON path gives byte-for-byte what the marshmallow schema path gives."""
 
 import datetime as dt
+import json
+from typing import Any
 
 import pytest
 from flask import Flask
 from freezegun.api import FrozenDateTimeFactory
+from werkzeug.test import EnvironBuilder
 
 from casesvc.api.render import Renderer, document
 from casesvc.lifecycle import Status
@@ -87,3 +90,28 @@ def test_served_bytes_equal_the_schema_path(app: Flask, frozen: FrozenDateTimeFa
         case = service.get(case_id)
 
     assert schema_path(app, CaseSchema(), document(case)) == served
+
+
+def wsgi_call(app: Flask, method: str, path: str, **headers: str) -> tuple[str, Any]:
+    """Calls the app as a server does; its status line and the body iterable it returned."""
+    environ = EnvironBuilder(method=method, path=path, headers=headers).get_environ()
+    started: list[str] = []
+    body = app(environ, lambda status, _headers, *_exc: started.append(status))
+    return started[0], body
+
+
+def test_json_answers_reach_the_server_as_one_list(app: Flask) -> None:
+    """A created case, a case and a page are handed to the server as a list of bytes, which
+    granian writes at once (any other iterable it steps through from its own threads); a
+    HEAD and a 304 still carry no body."""
+    status, created = wsgi_call(app, "POST", "/cases")
+    case_id = json.loads(b"".join(created))["case_id"]
+    _, case = wsgi_call(app, "GET", f"/cases/{case_id}")
+    _, page = wsgi_call(app, "GET", "/cases")
+    _, head = wsgi_call(app, "HEAD", f"/cases/{case_id}")
+    tag = app.test_client().get(f"/cases/{case_id}").headers["ETag"]
+    not_modified, unchanged = wsgi_call(app, "GET", f"/cases/{case_id}", **{"If-None-Match": tag})
+
+    assert ("201 CREATED", "304 NOT MODIFIED") == (status, not_modified)
+    assert [list, list, list] == [type(body) for body in (created, case, page)]
+    assert [b"", b""] == [b"".join(head), b"".join(unchanged)]
