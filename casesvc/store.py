@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import peewee
 
-from casesvc.db import UTCDateTimeField
+from casesvc.db import UTCDateTimeField, wal_bound
 from casesvc.lifecycle import STATUS_TABLE, Status
 from casesvc.models import Case
 from casesvc.sqlcache import Slot, Statement
@@ -81,6 +81,7 @@ class CaseStore:
     def __init__(self, database: peewee.Database) -> None:
         self.database = database
         self._statements: dict[tuple[Any, ...], Statement] = {}
+        self._after_write = wal_bound(database)
 
     def get(self, case_id: str, client: str | None) -> CaseRow | None:
         """The row with this id; with a ``client``, only if that client's (else None)."""
@@ -108,6 +109,7 @@ class CaseStore:
         self._insert_statement().execute(
             id=case_id, now=now, determination=determination, client=client, key=idempotency_key
         )
+        self._after_write()
         submitted = Status.SUBMITTED.value
         return CaseRow(case_id, now, now, submitted, determination, None, idempotency_key, client)
 

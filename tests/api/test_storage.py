@@ -1,6 +1,8 @@
 """Storage on either engine: instants and the list query's indexes."""
 
 import datetime as dt
+import threading
+from pathlib import Path
 
 import freezegun
 import peewee
@@ -123,3 +125,40 @@ def test_sqlite_list_uses_an_index(
 
     assert "USING INDEX" in plan, plan
     assert "TEMP B-TREE" not in plan, plan
+
+
+def flood(config: Config, threads: int, creates: int) -> int:
+    """``threads`` threads create ``creates`` cases each, at once, each on its own connection;
+    the size of the WAL after them, in bytes."""
+    service = build_service(config)
+
+    def create() -> None:
+        for _ in range(creates):
+            service.create()
+        service.database.close()
+
+    workers = [threading.Thread(target=create) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    size = Path(config.database_url.removeprefix("sqlite:///") + "-wal").stat().st_size
+    db.close_all(service.database)  # the last connection closed, SQLite removes the WAL
+    return size
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize(("limit", "most"), [(1 << 20, 2 << 20), (1 << 40, None)])
+def test_the_wal_stays_bounded_under_a_flood_of_creates(
+    config: Config, monkeypatch: pytest.MonkeyPatch, limit: int, most: int | None
+) -> None:
+    """Concurrent creates from many connections leave SQLite's own checkpoints no moment to
+    start the WAL over; past its limit, a create checkpoints and truncates it, so it stays
+    near the limit. Without one (the second case) the same flood grows it far past that."""
+    monkeypatch.setattr(db, "WAL_LIMIT_BYTES", limit)
+    size = flood(config, threads=6, creates=300)
+
+    if most is not None:
+        assert size < most
+    else:
+        assert size > 8 << 20
