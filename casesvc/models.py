@@ -36,5 +36,12 @@ class Case(peewee.Model):
         indexes = (
             (("created_at", "id"), False),  # the operator's list, every client (the CLI)
             (("client", "created_at", "id"), False),  # a client's list, keyset-flat
-            (("client", "idempotency_key"), True),
         )
+
+
+# A client's idempotency keys are unique; a case created without one has no entry.
+Case.add_index(
+    Case.index(
+        Case.client, Case.idempotency_key, unique=True, name="cases_client_idempotency_key_sent"
+    ).where(Case.idempotency_key.is_null(False))
+)

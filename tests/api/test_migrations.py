@@ -140,7 +140,7 @@ def test_a_failure_midway_leaves_the_database_as_it_was(
 def test_upgrade_checks_the_schema_it_leaves(empty: peewee.Database, tmp_path: Path) -> None:
     """Migrations that run but leave a schema unlike the models are refused and undone."""
     short = copy_migrations(MIGRATIONS_DIR, tmp_path / "short")
-    (short / "0004_add_client.py").write_text(NOOP)
+    max(short.glob("0*.py")).write_text(NOOP)  # the newest one changes nothing
 
     with pytest.raises(MigrationError, match="differs from the models"):
         db.upgrade(empty, short)

@@ -162,3 +162,19 @@ def test_the_wal_stays_bounded_under_a_flood_of_creates(
         assert size < most
     else:
         assert size > 8 << 20
+
+
+def test_an_idempotency_key_is_found_through_its_index(service: CaseService) -> None:
+    """Looking a key up is an index search on either engine, though the unique index holds
+    only the cases created with a key (a keyless create writes no entry there)."""
+    seed(service, 2_000)
+    service.create(idempotency_key="k-1")
+    service.database.execute_sql("ANALYZE")
+    query = Case.select().where(Case.client == "default", Case.idempotency_key == "k-1")
+    sql, params = query.bind(service.database).sql()
+    postgres = isinstance(service.database, peewee.PostgresqlDatabase)
+    explain = "EXPLAIN " if postgres else "EXPLAIN QUERY PLAN "
+    rows = service.database.execute_sql(explain + sql, params).fetchall()
+    plan = " | ".join(str(row[-1]) for row in rows)
+
+    assert "cases_client_idempotency_key_sent" in plan, plan
