@@ -67,8 +67,9 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
 
 
 def case_headers(view: CaseSnapshot, tag: str) -> dict[str, str]:
-    """The headers of an answer about ``view``, whose ETag is ``tag``."""
-    headers = {"Cache-Control": "no-store", "ETag": f'"{tag}"'}
+    """The headers of an answer about ``view``, whose ETag is ``tag``. (``Cache-Control:
+    no-store`` comes with every answer under /cases: casesvc/api/security.py.)"""
+    headers = {"ETag": f'"{tag}"'}
     if view.retry_after is not None:
         headers["Retry-After"] = str(view.retry_after)
     return headers
@@ -163,7 +164,7 @@ class CaseCollection(MethodView):
         except InvalidPageToken as exc:
             abort(400, message=str(exc), errors={"query": {"page_token": [str(exc)]}})
         body = state.renderer.page(page.cases, page.next_page_token, full=view is ListView.FULL)
-        return json_response(body, 200, {"Cache-Control": "no-store"})
+        return json_response(body, 200, {})  # no-store: casesvc/api/security.py
 
 
 CASE_HEADERS = {"Retry-After": "RetryAfter", "Cache-Control": "CacheControl", "ETag": "ETag"}
