@@ -109,20 +109,20 @@ WAL_LIMIT_BYTES = 256 * 1024 * 1024
 
 def wal_bound(database: peewee.Database) -> Callable[[], None]:
     """What a write runs once committed to keep ``database``'s WAL near ``WAL_LIMIT_BYTES``:
-    a size check, and, under a flood, a TRUNCATE checkpoint, which
-    waits for readers on older snapshots and holds other writers back while it copies the
-    WAL. Normal traffic leaves SQLite's own checkpoints their moments, and never reaches the
-    limit. Nothing on PostgreSQL."""
+    a size check, and, under a flood, a TRUNCATE checkpoint, which waits for readers on older
+    snapshots and holds other writers back while it copies the WAL. Normal traffic leaves
+    SQLite's own checkpoints their moments, and never reaches the limit. Nothing on
+    PostgreSQL."""
     if not isinstance(database, peewee.SqliteDatabase):
         return _nothing
-    wal, most = database.database + "-wal", WAL_LIMIT_BYTES
+    wal = database.database + "-wal"
 
     def check() -> None:
         try:
             size = os.stat(wal).st_size
         except OSError:
             return
-        if size > most:
+        if size > WAL_LIMIT_BYTES:
             database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     return check

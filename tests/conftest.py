@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import freezegun
+import peewee
 import psycopg
 import pytest
 from flask import Flask
@@ -152,6 +153,12 @@ def app(config: Config, frozen: freezegun.api.FrozenDateTimeFactory) -> Iterator
     with Case.bind_ctx(database):
         yield app
     close_all(database)
+
+
+def database_of(app: Flask) -> peewee.Database:
+    """The database of an app's service (its connection pool)."""
+    database: peewee.Database = app.extensions["casesvc"].service.database
+    return database
 
 
 @pytest.fixture

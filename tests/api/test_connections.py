@@ -11,10 +11,7 @@ import pytest
 from flask import Flask
 
 from casesvc import db
-
-
-def database_of(app: Flask) -> Any:
-    return app.extensions["casesvc"].service.database
+from tests.conftest import database_of
 
 
 def served_on_a_thread(app: Flask, path: str = "/cases") -> tuple[int, Any]:

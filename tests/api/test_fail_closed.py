@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-import cli
+from casesvc import operator_commands
 from casesvc.config import Config, ConfigError
 from cli import EXIT_USAGE, main
 from tests.tokens import SECRET_KEY, TOKEN_A, TOKEN_B
@@ -102,7 +102,7 @@ def test_serve_refuses_a_hostile_configuration(
 ) -> None:
     """casesvc serve with a refused configuration exits 2 with one line, serving nothing."""
     started: list[Any] = []
-    monkeypatch.setattr(cli, "run_server", lambda *a, **k: started.append(a))
+    monkeypatch.setattr(operator_commands, "run_server", lambda *a, **k: started.append(a))
 
     assert_one_line_refusal(run(env, "serve"), says)
     assert [] == started
@@ -115,8 +115,8 @@ def test_serve_off_loopback_needs_tokens(
     """serve on a non-loopback address without tokens is refused, unless --allow-anonymous
     or CASESVC_ALLOW_ANONYMOUS=1 says so; with tokens it serves."""
     started: list[str] = []
-    monkeypatch.setattr(cli, "run_server", lambda *a, **k: started.append(k["host"]))
-    monkeypatch.setattr(cli, "check_port", lambda host, port: None)
+    monkeypatch.setattr(operator_commands, "run_server", lambda *a, **k: started.append(k["host"]))
+    monkeypatch.setattr(operator_commands, "check_port", lambda host, port: None)
     base = {"DATABASE_URL": database_url}
     tokens = {**base, **GOOD, "CASESVC_API_TOKENS": TOKEN_A}
 
@@ -134,8 +134,8 @@ def test_serve_on_loopback_needs_no_tokens(
 ) -> None:
     """On a loopback address, serve runs without tokens, as make run does."""
     started: list[str] = []
-    monkeypatch.setattr(cli, "run_server", lambda *a, **k: started.append(k["host"]))
-    monkeypatch.setattr(cli, "check_port", lambda host, port: None)
+    monkeypatch.setattr(operator_commands, "run_server", lambda *a, **k: started.append(k["host"]))
+    monkeypatch.setattr(operator_commands, "check_port", lambda host, port: None)
 
     assert 0 == run({"DATABASE_URL": database_url}, "serve", "--host", host).exit_code
     assert [host] == started

@@ -20,6 +20,7 @@ from flask.testing import FlaskClient
 from casesvc import db
 from casesvc.config import MIGRATIONS_DIR
 from casesvc.db import close_all
+from tests.conftest import database_of
 from tests.tokens import TOKEN_A
 
 # Time stands still at T0 in every test here, for the apps of make_app too.
@@ -71,10 +72,6 @@ def down(migrator, db):
 def answer(client: FlaskClient, path: str = "/readyz") -> tuple[int, Any]:
     response = client.get(path)
     return response.status_code, response.json
-
-
-def database_of(app: Flask) -> peewee.Database:
-    return app.extensions["casesvc"].service.database
 
 
 # -- both probes --------------------------------------------------------------------------
