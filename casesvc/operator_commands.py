@@ -49,8 +49,9 @@ TOKEN_BYTES = 32
 @click.option(
     "--workers",
     type=click.IntRange(1, 64),
-    help="Worker processes (granian workers). Default: one per core, at most 8; on 2 cores "
-    "that measured fastest, as more processes only compete for the same cores.",
+    help="Worker processes (granian workers). Default: two per core, at most 8. A worker runs "
+    "Python on one core at a time and leaves it idle while it waits; on 2 cores, 4 workers "
+    "served 15-20% more than 2, and more than 4 no more.",
 )
 @click.option(
     "--threads",
