@@ -14,16 +14,25 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from json.encoder import encode_basestring_ascii  # what json.dumps uses for a str
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Response
+from werkzeug.datastructures import Headers
+from werkzeug.urls import iri_to_uri
 
 from casesvc.determinations import Determination
 from casesvc.lifecycle import Status
 from casesvc.schemas import CaseListItemSchema, CaseSchema
 from casesvc.service import CaseSnapshot
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
+
+# A URL path that IRI-to-URI conversion leaves as it is.
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9/._~-]*")
 
 
 def stage_fields(determination: Determination, status: Status, *, full: bool) -> dict[str, Any]:
@@ -103,3 +112,34 @@ def json_response(body: str, status: int, headers: dict[str, str]) -> Response:
     return Response(
         body + "\n", status, headers, content_type="application/json", direct_passthrough=True
     )
+
+
+class Created(Response):
+    """A created case's answer. Its Location joins the header list werkzeug prepares for the
+    server, after that preparation: werkzeug runs any Location through its IRI-to-URI
+    conversion (a URL split and a re-quote, a tenth of a create's cost in-process), and this
+    one is a URI path already (``location_of``)."""
+
+    location = ""
+
+    def get_wsgi_headers(self, environ: WSGIEnvironment) -> Headers:
+        headers = super().get_wsgi_headers(environ)
+        headers.add("Location", self.location)
+        return headers
+
+
+def created_response(body: str, headers: dict[str, str], location: str) -> Created:
+    """``json_response`` for a 201 whose ``location`` comes from ``location_of``."""
+    response = Created(
+        body + "\n", 201, headers, content_type="application/json", direct_passthrough=True
+    )
+    response.location = location
+    return response
+
+
+def location_of(script_root: str, case_id: str) -> str:
+    """The case's URL path, under the app's mount point (a proxy's SCRIPT_NAME, which may
+    hold any character: quoted as werkzeug would, if it is not a plain path)."""
+    if not _PLAIN_PATH.fullmatch(script_root):
+        script_root = iri_to_uri(script_root)
+    return f"{script_root}/cases/{case_id}"

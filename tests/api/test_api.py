@@ -43,6 +43,18 @@ def test_post_creates_and_answers_at_once(client: FlaskClient) -> None:
     assert body == client.get(response.headers["Location"]).json
 
 
+@pytest.mark.parametrize(
+    ("mount", "expected"),
+    [("/casesvc", "/casesvc"), ("/prior auth/é", "/prior%20auth/%C3%A9")],
+)
+def test_location_is_under_the_mount_point(client: FlaskClient, mount: str, expected: str) -> None:
+    """Mounted under a prefix, the Location of a created case starts with it, URI-quoted."""
+    response = client.post("/cases", base_url=f"http://localhost{mount}")
+
+    assert 201 == response.status_code
+    assert f"{expected}/cases/{response.json['case_id']}" == response.headers["Location"]
+
+
 def test_case_keys_are_in_reference_order(client: FlaskClient) -> None:
     """Keys come in the reference files' order, then created_at."""
     response = client.post("/cases")
