@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
 from casesvc.api import app_state
-from casesvc.api.render import created_response, etag, json_response, location_of
+from casesvc.api.render import etag, json_response, location_of
 from casesvc.api.security import current_client
 from casesvc.lifecycle import Status
 from casesvc.schemas import (
@@ -133,7 +133,7 @@ class CaseCollection(MethodView):
         elif state.metrics is not None:
             state.metrics.cases_created.inc()
         location = location_of(request.script_root, view.case_id)
-        return created_response(state.renderer.case(view), headers, location)
+        return json_response(state.renderer.case(view), 201, headers, location)
 
     @blp.doc(operationId="listCases", responses=answers(400, "Invalid page_token."))
     @blp.arguments(CaseListQuerySchema, location="query", as_kwargs=True)

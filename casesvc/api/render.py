@@ -104,14 +104,21 @@ class Renderer:
         return f'{{"cases":[{body}],"next_page_token":{dumps(next_page_token)}}}'
 
 
-def json_response(body: str, status: int, headers: dict[str, str]) -> Response:
+def json_response(
+    body: str, status: int, headers: dict[str, str], location: str | None = None
+) -> Response:
     """A JSON answer whose body reaches the server as the list werkzeug keeps it in
     (``direct_passthrough``: it is already bytes, nothing to encode on the way out). granian
     writes a list at once, where it would step through any other iterable from its own
-    threads, taking the GIL for each step. werkzeug still sends no body for a HEAD."""
-    return Response(
+    threads, taking the GIL for each step. werkzeug still sends no body for a HEAD. A
+    ``location`` (from ``location_of``) makes it a ``Created``."""
+    response_class = Response if location is None else Created
+    response = response_class(
         body + "\n", status, headers, content_type="application/json", direct_passthrough=True
     )
+    if isinstance(response, Created):
+        response.location_path = location
+    return response
 
 
 class Created(Response):
@@ -120,21 +127,12 @@ class Created(Response):
     conversion (a URL split and a re-quote, a tenth of a create's cost in-process), and this
     one is a URI path already (``location_of``)."""
 
-    location = ""
+    location_path = ""
 
     def get_wsgi_headers(self, environ: WSGIEnvironment) -> Headers:
         headers = super().get_wsgi_headers(environ)
-        headers.add("Location", self.location)
+        headers.add("Location", self.location_path)
         return headers
-
-
-def created_response(body: str, headers: dict[str, str], location: str) -> Created:
-    """``json_response`` for a 201 whose ``location`` comes from ``location_of``."""
-    response = Created(
-        body + "\n", 201, headers, content_type="application/json", direct_passthrough=True
-    )
-    response.location = location
-    return response
 
 
 def location_of(script_root: str, case_id: str) -> str:
