@@ -112,13 +112,15 @@ def json_response(
     writes a list at once, where it would step through any other iterable from its own
     threads, taking the GIL for each step. werkzeug still sends no body for a HEAD. A
     ``location`` (from ``location_of``) makes it a ``Created``."""
-    response_class = Response if location is None else Created
-    response = response_class(
-        body + "\n", status, headers, content_type="application/json", direct_passthrough=True
-    )
-    if isinstance(response, Created):
-        response.location_path = location
+    data = body + "\n"
+    if location is None:
+        return Response(data, status, headers, **_JSON_BODY)
+    response = Created(data, status, headers, **_JSON_BODY)
+    response.location_path = location
     return response
+
+
+_JSON_BODY: dict[str, Any] = {"content_type": "application/json", "direct_passthrough": True}
 
 
 class Created(Response):
