@@ -104,6 +104,9 @@ class Renderer:
         return f'{{"cases":[{body}],"next_page_token":{dumps(next_page_token)}}}'
 
 
+_JSON_BODY: dict[str, Any] = {"content_type": "application/json", "direct_passthrough": True}
+
+
 def json_response(
     body: str, status: int, headers: dict[str, str], location: str | None = None
 ) -> Response:
@@ -112,15 +115,9 @@ def json_response(
     writes a list at once, where it would step through any other iterable from its own
     threads, taking the GIL for each step. werkzeug still sends no body for a HEAD. A
     ``location`` (from ``location_of``) makes it a ``Created``."""
-    data = body + "\n"
     if location is None:
-        return Response(data, status, headers, **_JSON_BODY)
-    response = Created(data, status, headers, **_JSON_BODY)
-    response.location_path = location
-    return response
-
-
-_JSON_BODY: dict[str, Any] = {"content_type": "application/json", "direct_passthrough": True}
+        return Response(body + "\n", status, headers, **_JSON_BODY)
+    return Created(location, body + "\n", status, headers, **_JSON_BODY)
 
 
 class Created(Response):
@@ -129,7 +126,9 @@ class Created(Response):
     conversion (a URL split and a re-quote, a tenth of a create's cost in-process), and this
     one is a URI path already (``location_of``)."""
 
-    location_path = ""
+    def __init__(self, location_path: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.location_path = location_path
 
     def get_wsgi_headers(self, environ: WSGIEnvironment) -> Headers:
         headers = super().get_wsgi_headers(environ)
