@@ -81,7 +81,7 @@ def build_service(config: Config, clock: Clock | None = None) -> CaseService:
     """The case service for ``config``: what both the API and the CLI run on. No I/O: the
     database is connected on first use."""
     return CaseService(
-        database=db.open_database(config.database_url, connections=config.threads),
+        database=db.open_database(config.database_url, connections=config.pool_size),
         clock=clock or SystemClock(),
         lifecycle=Lifecycle.from_seconds(config.processing_after, config.complete_after),
         catalog=Catalog.load(config.assets_dir),

@@ -63,6 +63,12 @@ DEFAULT_CLIENT = "default"
 CLIENT_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
+# Database connections one node (`casesvc serve`, all its workers) holds at most. Small, so that
+# many nodes share one PostgreSQL: 4 nodes take 64 of its default max_connections (100) and leave
+# the rest to operators and migrations. Past this, put PgBouncer in front (docs/deploying.md).
+DEFAULT_DB_CONNECTIONS = 16
+
+
 # prometheus_client's own variable for its multiprocess directory.
 MULTIPROC_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -95,10 +101,13 @@ class Config:
     allow_anonymous: bool = False
     # Largest request body accepted, in bytes; anything bigger is a 413.
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
-    # Threads per worker that run requests (`casesvc serve --threads`). Each keeps one pooled
-    # database connection, so they size the worker's pool, and at most half of them read
-    # request bodies at once (body_readers).
+    # Threads per worker that run requests (`casesvc serve --threads`); at most half of them
+    # read request bodies at once (body_readers).
     threads: int = DEFAULT_THREADS
+    # The node's database connection budget (CASESVC_DB_CONNECTIONS, `serve --db-connections`),
+    # shared by its `workers` processes: each keeps a pool of pool_size, whatever its threads.
+    db_connections: int = DEFAULT_DB_CONNECTIONS
+    workers: int = 1
     # prometheus_client's multiprocess directory (PROMETHEUS_MULTIPROC_DIR): set, the workers
     # of one server add up their metrics there. `casesvc serve` sets a fresh one per run.
     metrics_dir: Path | None = None
@@ -112,6 +121,11 @@ class Config:
         trickling in holds a thread until it ends (granian has no body timeout), so slow
         bodies may take at most this many of the worker's threads."""
         return body_readers_for(self.threads)
+
+    @property
+    def pool_size(self) -> int:
+        """Connections one process may hold: its share of the node's budget, at least one."""
+        return max(1, self.db_connections // self.workers)
 
     def __post_init__(self) -> None:
         if not 0 < self.processing_after < self.complete_after:
@@ -129,6 +143,10 @@ class Config:
             )
         if self.body_readers < 1:
             raise ConfigError(f"body_readers must be 1 or more (got {self.body_readers})")
+        if self.db_connections < 1 or self.workers < 1:
+            raise ConfigError(
+                f"CASESVC_DB_CONNECTIONS must be 1 or more (got {self.db_connections})"
+            )
         if self.max_body_bytes < 0:
             raise ConfigError(
                 f"CASESVC_MAX_BODY_BYTES must be 0 or more (got {self.max_body_bytes})"
@@ -183,11 +201,12 @@ class Config:
                     "(`casesvc token new`), or unset it to run without authentication"
                 )
         values["allow_anonymous"] = _flag(env, "CASESVC_ALLOW_ANONYMOUS")
-        if env.get("CASESVC_MAX_BODY_BYTES", "").strip():
-            raw = env["CASESVC_MAX_BODY_BYTES"].strip()
-            if not raw.isdigit():
-                raise ConfigError(f"CASESVC_MAX_BODY_BYTES must be a whole number, got {raw!r}")
-            values["max_body_bytes"] = int(raw)
+        for name, key in (
+            ("max_body_bytes", "CASESVC_MAX_BODY_BYTES"),
+            ("db_connections", "CASESVC_DB_CONNECTIONS"),
+        ):
+            if env.get(key, "").strip():
+                values[name] = _whole_number(key, env[key])
         values["metrics"] = _flag(env, "CASESVC_METRICS")
         if env.get(MULTIPROC_VARIABLE, "").strip():
             values["metrics_dir"] = Path(env[MULTIPROC_VARIABLE].strip())
@@ -205,6 +224,12 @@ def _seconds(key: str, raw: str) -> float:
     if value != value or value in (float("inf"), float("-inf")):
         raise ConfigError(f"{key} must be a finite number of seconds, got {raw!r}")
     return value
+
+
+def _whole_number(key: str, raw: str) -> int:
+    if not raw.strip().isdigit():
+        raise ConfigError(f"{key} must be a whole number, got {raw.strip()!r}")
+    return int(raw)
 
 
 def _flag(env: Mapping[str, str], key: str) -> bool:

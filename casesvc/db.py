@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+import shutil
 import weakref
 from collections.abc import Callable
 from pathlib import Path
@@ -62,11 +63,18 @@ class UTCDateTimeField(peewee.Field):
 
 
 # Each process keeps a small pool: connections are opened lazily, reused, and a dead one is
-# dropped and replaced. A server thread keeps the one it took until it ends
-# (casesvc/api/database.py), so an app's pool holds one per thread (Config.threads).
-POOL_SIZE = 32
-POOL_WAIT_SECONDS = 10
+# dropped and replaced. A request holds one only while it runs (casesvc/api/database.py); one
+# that finds them all taken waits this long, then answers 503.
+POOL_SIZE = 16
+POOL_WAIT_SECONDS = 5
 POSTGRES_STALE_SECONDS = 300
+# psycopg 3 prepares a statement on the server after its fifth use on a connection. Through
+# PgBouncer in transaction pooling (docs/deploying.md) the next transaction may run on another
+# server connection, which lacks it ("prepared statement _pg3_0 does not exist"), so casesvc
+# never prepares: it keeps no session state that transaction pooling would break (no
+# prepared statements, no session SET, no advisory locks). Cost on a direct connection:
+# docs/performance.md.
+POSTGRES_OPTIONS: dict[str, Any] = {"prepare_threshold": None}
 
 
 def open_database(url: str, *, connections: int = POOL_SIZE) -> peewee.Database:
@@ -86,6 +94,7 @@ def open_database(url: str, *, connections: int = POOL_SIZE) -> peewee.Database:
             "postgresql+pool" + url[len(scheme) :],
             prefer_psycopg3=True,
             stale_timeout=POSTGRES_STALE_SECONDS,
+            **POSTGRES_OPTIONS,
             **pool,
         )
     else:
@@ -188,7 +197,7 @@ def upgrade(database: peewee.Database, migrations_dir: Path) -> list[str]:
     ahead of the code, or when the migrated schema does not match the models; a failure
     part-way rolls every migration of this run back (DDL is transactional on both engines).
     """
-    from casesvc.models import Case
+    from casesvc.models import Case, Probe
 
     with database.connection_context():
         migrations = runner(database, migrations_dir)
@@ -204,10 +213,37 @@ def upgrade(database: peewee.Database, migrations_dir: Path) -> list[str]:
                     migrations.up(target=name)
                 except Exception as exc:
                     raise MigrationError(f"migration {name} failed: {exc}") from exc
-            if drift := diff_models(database, [Case]):
+            if drift := diff_models(database, [Case, Probe]):
                 found = "; ".join(str(drift).splitlines())
                 raise MigrationError(f"the migrated schema differs from the models: {found}")
         return list(state.pending)
+
+
+class DiskFull(RuntimeError):
+    """The embedded database's disk has (next to) no room left."""
+
+
+# Room a SQLite database's disk must have to count as writable. A small write can still fit
+# in space a failed one left allocated, so on a full disk the probe alone would come and go.
+MIN_FREE_BYTES = 1024 * 1024
+
+
+def write_probe(database: peewee.Database, now: dt.datetime) -> None:
+    """Commit one small write (the ``probes`` row of ``/readyz``), on the current connection.
+    Raises peewee's error when the database takes no writes (a full disk, a read-only file, a
+    read-only standby server: all still answer reads), and ``DiskFull`` when a SQLite file's
+    disk has less than ``MIN_FREE_BYTES`` left."""
+    from casesvc.models import Probe
+
+    if isinstance(database, peewee.SqliteDatabase):
+        free = shutil.disk_usage(Path(database.database).parent).free
+        if free < MIN_FREE_BYTES:
+            raise DiskFull(f"{free} bytes free on the database's disk")
+
+    with Probe.bind_ctx(database):
+        Probe.insert(name="readyz", checked_at=now).on_conflict(
+            conflict_target=[Probe.name], update={Probe.checked_at: now}
+        ).execute()
 
 
 def check_schema(database: peewee.Database, migrations_dir: Path) -> None:

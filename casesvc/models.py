@@ -45,3 +45,13 @@ Case.add_index(
         Case.client, Case.idempotency_key, unique=True, name="cases_client_idempotency_key_sent"
     ).where(Case.idempotency_key.is_null(False))
 )
+
+
+class Probe(peewee.Model):
+    """A row ``/readyz`` writes on every call: a database is ready only if it takes writes."""
+
+    name = peewee.CharField(primary_key=True, max_length=64)
+    checked_at = UTCDateTimeField()
+
+    class Meta:
+        table_name = "probes"

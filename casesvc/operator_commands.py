@@ -31,6 +31,7 @@ from casesvc.db import DatabaseUnavailable, SchemaBehind
 from casesvc.serving import (
     DEFAULT_THREADS,
     GRACE_SECONDS,
+    MAX_WORKER_RSS_MIB,
     PortInUse,
     check_port,
     default_workers,
@@ -61,8 +62,17 @@ TOKEN_BYTES = 32
     help="Python threads per worker running requests (granian blocking threads); also the "
     "most requests a worker runs at once. Idle and slow clients never take one: they wait "
     "in the server's Rust side. With the GIL, one thread does the work; the rest cover "
-    "requests that wait on the database or on a request body trickling in. Each keeps one "
-    "database connection while it lives.",
+    "requests that wait on the database or on a request body trickling in. They take "
+    "turns on the worker's few database connections (--db-connections).",
+)
+@click.option(
+    "--db-connections",
+    type=click.IntRange(1, 10_000),
+    metavar="N",
+    help="Database connections this node holds at most, shared by its workers (each pools "
+    "N / workers, at least one). Default: CASESVC_DB_CONNECTIONS, else 16, so that four "
+    "nodes fit PostgreSQL's default max_connections (100) with room for operators. More "
+    "nodes: PgBouncer (docs/deploying.md).",
 )
 @click.option(
     "--access-log",
@@ -80,6 +90,15 @@ TOKEN_BYTES = 32
     "is killed.",
 )
 @click.option(
+    "--max-worker-rss",
+    default=MAX_WORKER_RSS_MIB,
+    show_default=True,
+    type=click.IntRange(0, 1_000_000),
+    metavar="MIB",
+    help="Replace a worker whose memory (RSS) is over this many MiB, checked every 30 s: a new "
+    "worker starts, then the old one finishes its requests and exits. 0: never.",
+)
+@click.option(
     "--allow-anonymous",
     is_flag=True,
     help="Serve on a non-loopback --host without API tokens (also CASESVC_ALLOW_ANONYMOUS=1). "
@@ -95,8 +114,10 @@ def serve(
     port: int,
     workers: int | None,
     threads: int,
+    db_connections: int | None,
     access_log: bool,
     grace_period: int,
+    max_worker_rss: int,
     allow_anonymous: bool,
     dev: bool,
 ) -> None:
@@ -122,16 +143,28 @@ def serve(
     if dev:
         serve_dev(create_app(config), host=host, port=port)
         return
-    with worker_shared_dir(config) as shared:
+    workers = workers or default_workers(os.cpu_count())
+    node = dataclasses.replace(
+        config,
+        threads=threads,
+        workers=workers,
+        db_connections=db_connections or config.db_connections,
+    )
+    click.echo(
+        f"casesvc: {workers} workers x {node.pool_size} database connections = "
+        f"{workers * node.pool_size} at most (--db-connections, CASESVC_DB_CONNECTIONS)",
+        err=True,
+    )
+    with worker_shared_dir(node) as shared:
         run_server(
-            # Built in each worker (a partial pickles, for spawn).
-            functools.partial(create_app, dataclasses.replace(shared, threads=threads)),
+            functools.partial(create_app, shared),  # built in each worker (pickles, for spawn)
             host=host,
             port=port,
-            workers=workers or default_workers(os.cpu_count()),
+            workers=workers,
             threads=threads,
             access_log=access_log,
             grace_seconds=grace_period,
+            max_rss_mib=max_worker_rss or None,
         )
 
 

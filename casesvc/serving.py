@@ -13,12 +13,14 @@ so its own connection pool, after it exists: ``app_factory`` is called in the wo
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import ipaddress
 import logging
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -49,12 +51,22 @@ def body_readers_for(threads: int) -> int:
     return max(1, threads // 2)
 
 
-# Connections a worker holds at once, idle or busy (granian's "backpressure"); further ones
-# wait in the listen queue. Idle connections are cheap in Rust, so this is generous.
-MAX_CONNECTIONS_PER_WORKER = 1000
+# Connections a worker holds at once, idle or busy (granian's "backpressure": a worker stops
+# accepting past it, and new connections wait in that worker's listen queue, where the kernel
+# put them, while other workers may be free). Idle and slow connections cost a few KB in Rust
+# and no Python thread, so this is far above what one host opens: tests/system/test_slow_clients
+# holds 6,000 idle or slowloris sockets while another client is answered (docs/deploying.md).
+MAX_CONNECTIONS_PER_WORKER = 8192
+# Each worker's listen queue (the kernel caps it at net.core.somaxconn).
+LISTEN_BACKLOG = 4096
 # By default, in-flight requests get this long to finish after SIGTERM; then their worker is
 # killed.
 GRACE_SECONDS = 20
+# A worker whose memory stays above this is replaced, gracefully (a new one starts first):
+# Python and the allocator keep what a burst took (non-reading clients of large pages) and
+# rarely give it back. A worker at rest uses about 60 MiB. Checked every RSS_CHECK_SECONDS.
+MAX_WORKER_RSS_MIB = 256
+RSS_CHECK_SECONDS = 30
 # A client gets this long to send a request's headers (granian's default: 30 s).
 HEADER_READ_TIMEOUT_MS = 30_000
 # Room for the request line and headers. Every request the OpenAPI document allows fits
@@ -112,12 +124,14 @@ def serve(
     threads: int,
     access_log: bool,
     grace_seconds: int = GRACE_SECONDS,
+    max_rss_mib: int | None = MAX_WORKER_RSS_MIB,
 ) -> None:
     """Serve until SIGTERM or SIGINT, then stop gracefully and exit 0: in-flight requests get
     ``grace_seconds`` to finish, then their worker is killed.
 
     ``app_factory`` runs in each worker; it must be picklable (a module-level function or a
-    ``functools.partial`` of one), since a spawned worker receives it pickled.
+    ``functools.partial`` of one), since a spawned worker receives it pickled. A worker whose
+    memory stays above ``max_rss_mib`` is replaced (None: never).
     """
     from granian.constants import HTTPModes, Interfaces  # the CLI imports this module: stay light
     from granian.http import HTTP1Settings
@@ -130,6 +144,7 @@ def serve(
         interface=Interfaces.WSGI,
         workers=workers,
         blocking_threads=threads,
+        backlog=LISTEN_BACKLOG,
         backpressure=MAX_CONNECTIONS_PER_WORKER,
         http=HTTPModes.http1,
         http1_settings=HTTP1Settings(
@@ -138,15 +153,28 @@ def serve(
         log_access=access_log,
         log_access_format=ACCESS_LOG_FORMAT,
         workers_kill_timeout=grace_seconds,
+        # A worker that dies (a crash, the OOM killer, kill -9) is replaced at once; the
+        # others serve meanwhile. One that dies again within 5.5 s stops the server.
+        respawn_failed_workers=True,
+        workers_max_rss=max_rss_mib,
+        rss_sample_interval=RSS_CHECK_SECONDS,
     )
-    # granian warns at every start that threads beyond 2 per core "seem quite high"; here they
-    # are meant to wait (module docstring), so the warning would only mislead operators.
-    logging.getLogger("_granian").addFilter(_not_the_threads_warning)
+    logging.getLogger("_granian").addFilter(quiet_granian)
     server.serve(target_loader=WorkerBoot(app_factory), wrap_loader=False)
 
 
-def _not_the_threads_warning(record: logging.LogRecord) -> bool:
-    return "Python threads, which seems quite high" not in record.getMessage()
+# granian's start-up warnings that casesvc's sizing contradicts on purpose: two workers per
+# core and 16 threads each are measured choices (docs/performance.md, "Sizing"), so the
+# warnings would only mislead operators.
+QUIET = (
+    "Python threads, which seems quite high",
+    "number of workers appears to be higher than the amount of CPU cores",
+)
+
+
+def quiet_granian(record: logging.LogRecord) -> bool:
+    message = record.getMessage()
+    return not any(text in message for text in QUIET)
 
 
 class DevRequestHandler(WSGIRequestHandler):
@@ -166,7 +194,16 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 class WorkerBoot:
-    """Builds a worker's app without losing a stop signal that arrives meanwhile.
+    """Builds a worker's app without losing a stop signal that arrives meanwhile, in a
+    process group of the worker's own.
+
+    Ctrl-C in a terminal sends SIGINT to the whole foreground process group. A granian worker
+    that got it straight from the terminal, and then the main process's SIGTERM, stopped
+    only when killed at the end of the grace period (issue 21: 20 s, "Killing worker-N after
+    it refused to gracefully stop"). So each worker leaves the group: only the main process
+    hears the terminal, and stops its workers itself, once each. A worker must then not
+    outlive the main process (kill -9 of it): the kernel sends it SIGTERM when its parent
+    dies (PR_SET_PDEATHSIG).
 
     granian installs a worker's own SIGTERM handler only after the app is loaded; until
     then the worker runs the handler it inherited from the main process, which does nothing
@@ -177,6 +214,7 @@ class WorkerBoot:
 
     def __init__(self, app_factory: Callable[[], Flask]) -> None:
         self.app_factory = app_factory
+        self.parent = os.getpid()  # the main process: this runs there, before any worker
 
     def __call__(self) -> Flask:
         received: list[int] = []
@@ -186,11 +224,27 @@ class WorkerBoot:
 
         for signum in STOP_SIGNALS:
             signal.signal(signum, remember)
+        if os.getpid() != self.parent:  # in a worker (not when a test calls the boot itself)
+            leave_the_terminals_group(self.parent)
         threading.Thread(target=_redeliver, args=(remember, received), daemon=True).start()
         # granian has configured this worker's logging by now (a spawned worker inherits
         # nothing): its access lines name paths, which could hold a token.
         logging.getLogger("granian.access").addFilter(redact_access_record)
         return self.app_factory()
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def leave_the_terminals_group(parent: int) -> None:
+    """Move this worker into a process group of its own, to be stopped by its parent alone,
+    and have the kernel send it SIGTERM when that parent dies (Linux)."""
+    os.setpgid(0, 0)
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 BOOT_WATCH_SECONDS = 120

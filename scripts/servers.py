@@ -36,6 +36,16 @@ def wait_until_up(probe_url: str, process: subprocess.Popen[bytes], timeout: flo
     raise TimeoutError(f"{probe_url} did not come up in {timeout} s")
 
 
+def workers_of(pid: int) -> list[int]:
+    """The worker processes of the `casesvc serve` whose main process is ``pid`` (each in a
+    process group of its own: casesvc/serving.py)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+    return [int(child) for child in children]
+
+
 @contextlib.contextmanager
 def started(
     command: list[str],

@@ -6,9 +6,9 @@ import os
 import subprocess
 import sys
 
-from scripts.servers import ROOT, free_port, running_server, wait_until_up
+from scripts.servers import ROOT, free_port, running_server, wait_until_up, workers_of
 
-__all__ = ["ROOT", "cli", "free_port", "running_server", "wait_until_up"]
+__all__ = ["ROOT", "cli", "free_port", "running_server", "wait_until_up", "workers_of"]
 
 
 def cli(database_url: str, *args: str, env: dict[str, str] | None = None) -> str:

@@ -56,6 +56,7 @@ RESPONSES: dict[str, dict[str, object]] = {
     ),
     "NotReady": _error(
         'Not ready. `errors` names the check that failed: `{"database": "unreachable"}`, '
+        '`{"database": "not writable"}` (a full disk, a read-only database), '
         'or `{"schema": "behind"}` (run `casesvc db upgrade`) or `{"schema": "ahead"}` '
         "(the database has migrations this code does not know).",
         {"Retry-After": "RetryAfterError", "Cache-Control": "CacheControlProbe"},

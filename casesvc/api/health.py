@@ -1,8 +1,9 @@
 """``/healthz`` and ``/readyz``: whether this process can serve, and whether it is ready to.
 
 Neither needs a token nor shows anything but its verdict. ``/healthz`` touches no database.
-``/readyz`` checks, on each call, that the database answers and that its migrations are
-exactly this code's (nothing is cached, so every worker reports what is true now).
+``/readyz`` checks, on each call, that the database answers, that its migrations are exactly
+this code's, and that it takes a write (nothing is cached, so every worker reports what is
+true now, and is ready again on its own once the fault is gone).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ OK = {"status": "ok"}
 RETRY_AFTER_SECONDS = 5
 # What a lost or refused database raises: peewee wraps every driver error in one of these.
 LOST = (peewee.DatabaseError, peewee.InterfaceError)
+NOT_WRITABLE = {"database": "not writable"}
 
 
 @blp.route("/healthz")
@@ -59,16 +61,18 @@ class Readiness(MethodView):
     @blp.response(
         200,
         HealthSchema,
-        description="The database answers and its schema is the one this code needs.",
+        description="The database answers, takes writes, and its schema is the one this code "
+        "needs.",
         headers={"Cache-Control": "CacheControlProbe"},
     )
     @blp.alt_response(503, response="NotReady")
     def get(self) -> Any:
         """Check readiness
 
-        Ready when the database answers and its applied migrations are exactly this code's
-        migration files. Otherwise 503, naming the failed check. Load balancers should
-        route traffic only to instances that answer 200 here.
+        Ready when the database answers, its applied migrations are exactly this code's
+        migration files, and it commits a small write (a full disk or a read-only database
+        still answers reads, but could create no case). Otherwise 503, naming the failed
+        check. Load balancers should route traffic only to instances that answer 200 here.
         """
         app = app_state()
         try:
@@ -89,6 +93,12 @@ class Readiness(MethodView):
                 "this code does not know.",
                 {"schema": "ahead"},
             )
+        try:
+            db.write_probe(app.database.database, app.service.clock.now())
+        except (*LOST, db.DiskFull) as exc:
+            log.warning("not ready: database takes no writes (%s: %s)", type(exc).__name__, exc)
+            app.database.discard_connection()
+            not_ready("the database takes no writes (disk full or read-only?).", NOT_WRITABLE)
         return OK
 
 

@@ -1,5 +1,6 @@
-"""How requests hold database connections, on either engine: a server thread keeps the one it
-checked out of its process's pool, and gives it back when the thread ends."""
+"""How requests hold database connections, on either engine: a request takes one from its
+process's pool at its first query and gives it back when it ends, so a worker's threads take
+turns on its share of the node's connection budget."""
 
 from __future__ import annotations
 
@@ -14,15 +15,14 @@ from casesvc import db
 from tests.conftest import database_of
 
 
-def served_on_a_thread(app: Flask, path: str = "/cases") -> tuple[int, Any]:
-    """Runs one request on a new thread that then ends; its status and the connection the
-    thread held afterwards."""
-    seen: list[tuple[int, Any]] = []
+def served_on_a_thread(app: Flask, path: str = "/cases") -> tuple[int, bool]:
+    """Runs one request on a new thread; its status, and whether the thread still held a
+    connection after it."""
+    seen: list[tuple[int, bool]] = []
 
     def run() -> None:
         status = app.test_client().get(path).status_code
-        database = database_of(app)
-        seen.append((status, None if database.is_closed() else database.connection()))
+        seen.append((status, not database_of(app).is_closed()))
 
     thread = threading.Thread(target=run)
     thread.start()
@@ -30,87 +30,111 @@ def served_on_a_thread(app: Flask, path: str = "/cases") -> tuple[int, Any]:
     return seen[0]
 
 
-def test_a_thread_keeps_its_connection_between_requests(app: Flask) -> None:
-    """Two requests on one thread run on one connection, still open after them."""
-    client = app.test_client()
+def connections_used(app: Flask) -> list[Any]:
+    """Records the connection each request that queried ran on, once each."""
+    used: list[Any] = []
     database = database_of(app)
-    client.get("/cases")
-    first = database.connection()
-    client.post("/cases")
-    client.get("/cases")
 
-    assert first is database.connection()
+    @app.after_request
+    def record(response: Any) -> Any:
+        if not database.is_closed() and not any(c is database.connection() for c in used):
+            used.append(database.connection())
+        return response
 
-
-def test_a_thread_that_ends_gives_its_connection_back(app: Flask) -> None:
-    """The connection of a thread that ended is the one the next thread gets from the pool."""
-    first = served_on_a_thread(app)
-    second = served_on_a_thread(app)
-
-    assert (200, 200) == (first[0], second[0])
-    assert first[1] is second[1]
+    return used
 
 
-def test_threads_that_come_and_go_never_exhaust_the_pool(make_app: Any) -> None:
-    """A pool holds one connection per server thread; more threads than that, one after
-    another (as a server's idle threads retire and new ones start), each answer: no thread
-    that ended kept its connection."""
-    app = make_app(threads=2)
+def test_a_request_gives_its_connection_back_when_it_ends(app: Flask) -> None:
+    """After a request the thread holds no connection, and the pool has it idle."""
+    status, held = served_on_a_thread(app)
+
+    assert (200, False) == (status, held)
+    assert 1 == len(database_of(app)._connections)
+
+
+def test_requests_on_other_threads_reuse_one_connection(app: Flask) -> None:
+    """Requests one after another, each on a thread of its own, share one connection."""
+    used = connections_used(app)
     statuses = [served_on_a_thread(app)[0] for _ in range(5)]
 
-    assert [200] * 5 == statuses
+    assert ([200] * 5, 1) == (statuses, len(used))
 
 
-def test_a_pool_taken_whole_is_a_503(make_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A request that finds every connection taken for the whole wait is a 503 to retry, not
-    a 500."""
-    monkeypatch.setattr(db, "POOL_WAIT_SECONDS", 0.1)
-    app = make_app(threads=1)
-    database_of(app).connect()  # this thread holds the one connection
-    status, _ = served_on_a_thread(app)
-    response = app.test_client().get("/cases")
-
-    assert (503, 200) == (status, response.status_code)
-
-
-def test_two_threads_at_once_hold_two_connections(app: Flask) -> None:
-    """Threads that serve at the same time never share a connection."""
-    both = threading.Barrier(2)
-    held: list[Any] = []
+def test_many_threads_take_turns_on_a_pool_of_two(make_app: Any) -> None:
+    """Eight threads at once, each sending requests, all answer on at most two connections:
+    the budget holds, however many threads serve."""
+    app = make_app(db_connections=2)
+    used = connections_used(app)
+    statuses: list[int] = []
+    start = threading.Barrier(8)
 
     def run() -> None:
-        app.test_client().get("/cases")
-        held.append(database_of(app).connection())
-        both.wait(timeout=10)  # neither ends (and gives its connection back) before the other
+        client = app.test_client()
+        start.wait(timeout=30)
+        for _ in range(10):
+            statuses.append(client.get("/cases").status_code)
+            statuses.append(client.post("/cases").status_code)
 
-    threads = [threading.Thread(target=run) for _ in range(2)]
+    threads = [threading.Thread(target=run) for _ in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
 
-    assert 2 == len({id(connection) for connection in held})
+    assert {200: 80, 201: 80} == {s: statuses.count(s) for s in set(statuses)}
+    assert 1 <= len(used) <= 2
+
+
+def test_a_pool_is_the_nodes_budget_shared_by_its_workers(make_app: Any) -> None:
+    """Each of a node's workers pools its share of the budget, and at least one."""
+    assert 4 == database_of(make_app(db_connections=16, workers=4))._max_connections
+    assert 1 == database_of(make_app(db_connections=2, workers=4))._max_connections
+
+
+def test_a_pool_taken_whole_is_a_503(make_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request that finds every connection taken for the whole wait is a 503 with
+    Retry-After, not a 500; once the connection is back, requests answer again."""
+    monkeypatch.setattr(db, "POOL_WAIT_SECONDS", 0.1)
+    app = make_app(db_connections=1)
+    database = database_of(app)
+    answers: list[Any] = []
+
+    def request() -> None:
+        response = app.test_client().get("/cases")
+        answers.append((response.status_code, response.headers.get("Retry-After")))
+
+    database.connect()  # this thread holds the one connection
+    for _ in range(2):
+        thread = threading.Thread(target=request)
+        thread.start()
+        thread.join()
+        database.close()  # given back after the first request
+
+    assert [(503, "1"), (200, None)] == answers
 
 
 def test_a_failed_connection_is_closed_and_replaced(
     app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A connection whose query failed is closed, not kept or given back: the request is a
-    503 and the thread's next request opens a fresh connection."""
+    """A connection whose query failed is closed, not given back: the request is a 503 and
+    the next request opens a fresh connection."""
     client = app.test_client()
     database = database_of(app)
+    used = connections_used(app)
     client.get("/cases")
-    failed = database.connection()
+    (failed,) = used
     service = app.extensions["casesvc"].service
 
     def lost(*args: Any, **kwargs: Any) -> None:
+        database.connect(reuse_if_open=True)  # the query took the pooled connection, and failed
         raise peewee.OperationalError("server closed the connection unexpectedly")
 
     with monkeypatch.context() as patch:
         patch.setattr(service.store, "page", lost)
         down = client.get("/cases").status_code
+    used.clear()
     up = client.get("/cases").status_code
 
     assert (503, 200) == (down, up)
-    assert failed is not database.connection()
-    assert failed not in [conn for _, _, conn in database._connections]  # not in the idle pool
+    assert all(conn is not failed for conn in used)
+    assert all(conn is not failed for _, _, conn in database._connections)  # not pooled

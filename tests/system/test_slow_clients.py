@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import resource
 import socket
 import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit
+
+import pytest
 
 from tests.servers import cli, running_server
 
@@ -45,14 +48,12 @@ def slow_clients(base: str) -> Iterator[list[socket.socket]]:
             s.close()
 
 
-def timed_get(base: str, path: str) -> tuple[int, float]:
+def timed_get(base: str, path: str, timeout: float = ANSWER_WITHIN_SECONDS) -> tuple[int, float]:
     """GET ``path`` on a fresh connection; returns the status and the seconds it took,
-    giving up (as a failure) once the answer is late."""
+    giving up (as a failure, status 0) once the answer is ``timeout`` late."""
     parts = urlsplit(base)
     started = time.monotonic()
-    connection = http.client.HTTPConnection(
-        parts.hostname, parts.port, timeout=ANSWER_WITHIN_SECONDS
-    )
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     try:
         connection.request("GET", path)
         status = connection.getresponse().status
@@ -101,3 +102,32 @@ def test_more_slow_bodies_than_threads_starve_nobody(database_url: str) -> None:
 
     assert [b"HTTP/1.1 503 Service Unavailable"] * (posts - threads // 2) == answered
     assert (200, True) == (status, seconds < ANSWER_WITHIN_SECONDS)
+
+
+HOLDERS = 6000  # idle and slowloris sockets from one host (issue 21)
+
+
+def test_six_thousand_idle_and_slowloris_sockets_starve_nobody(database_url: str) -> None:
+    """3,000 connections that send nothing and 3,000 stopped halfway through their headers,
+    all from this host: another client's GETs on fresh connections are all answered (a
+    request left waiting in a full worker's listen queue would hang past the timeout)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard < HOLDERS + 500:
+        pytest.fail(f"this test needs {HOLDERS + 500} open files; the hard limit is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    cli(database_url, "db", "upgrade")
+    sockets: list[socket.socket] = []
+    try:
+        with running_server(database_url) as (base, _):
+            for i in range(HOLDERS):
+                sockets.append(connect(base))
+                if i % 2:
+                    sockets[-1].sendall(b"GET /cases HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            answers = [timed_get(base, "/cases?page_size=1", timeout=10) for _ in range(5)]
+    finally:
+        for s in sockets:
+            s.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+    print(f"\n{HOLDERS} held sockets: GETs answered in {[round(t, 3) for _, t in answers]} s")
+    assert [200] * 5 == [status for status, _ in answers]
