@@ -74,11 +74,11 @@ loadtest: setup  ## 20 s, 32 clients of mixed traffic against a fresh `casesvc s
 lock:  ## Re-pin: runtime into requirements.lock, runtime + dev into requirements-dev.lock
 	scripts/lock
 
-bench: setup  ## Benchmark against a bare-Flask ceiling (needs wrk; writes docs/performance.*)
+bench: setup  ## Benchmark against bare-Flask ceilings, on SQLite and PostgreSQL (needs wrk; writes docs/performance.*)
 	@command -v wrk >/dev/null || [ "$$(id -u)" != 0 ] || { export DEBIAN_FRONTEND=noninteractive; \
 		apt-get install -y -q wrk >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null; }; }
 	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install wrk" >&2; exit 1; }
-	$(BIN)/python -m scripts.bench $(ARGS)
+	scripts/with-postgres $(BIN)/python -m scripts.bench $(ARGS)
 
 clean:  ## Remove the virtualenv and caches
 	rm -rf $(VENV) $(RUN_VENV) .pytest_cache .mypy_cache .ruff_cache

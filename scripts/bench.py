@@ -68,9 +68,11 @@ def casesvc_server(
     return started([*cmd, *extra], f"http://127.0.0.1:{port}/openapi.json", env=env, log=log)
 
 
-def ceiling_server(server: str, port: int) -> contextlib.AbstractContextManager:  # type: ignore[type-arg]
-    cmd = [sys.executable, "-m", "scripts.ceiling", server, str(port), str(WORKERS)]
-    return started(cmd, f"http://127.0.0.1:{port}/")
+def ceiling_server(
+    server: str, port: int, workers: int = WORKERS, env: dict[str, str] | None = None
+) -> contextlib.AbstractContextManager:  # type: ignore[type-arg]
+    cmd = [sys.executable, "-m", "scripts.ceiling", server, str(port), str(workers)]
+    return started(cmd, f"http://127.0.0.1:{port}/", env=env)
 
 
 CLIENTS = 10
@@ -297,6 +299,8 @@ end
             before = after
         rss = peak_rss_mb(svc_proc.pid) + peak_rss_mb(big_proc.pid)
 
+    if postgres_url := os.environ.get("CASESVC_TEST_DATABASE_URL"):
+        results.update(postgres_scenarios(postgres_url, args.duration, tmp, args.only))
     if args.only:
         return
     summary = {
@@ -336,6 +340,48 @@ end
     shutil.rmtree(tmp, ignore_errors=True)
 
 
+# Scenarios on PostgreSQL, each against bare Flask running the same statement with the same
+# driver on the same server (scripts/ceiling.py, granian-pg), both at casesvc's worker count.
+POSTGRES = ("pg_get", "pg_post")
+
+
+def postgres_scenarios(
+    url: str, duration: int, tmp: Path, only: list[str] | None
+) -> dict[str, dict[str, object]]:
+    """One node at its defaults on PostgreSQL (``make bench`` runs under scripts/with-postgres),
+    GET and POST, alternating with the PostgreSQL ceiling."""
+    if only and not set(only) & set(POSTGRES):
+        return {}
+    submitted, _ = seed(url, 10_000)
+    node, ceiling = free_port(), free_port()
+    workers = default_workers(os.cpu_count())
+    env = dict(os.environ, DATABASE_URL=url)
+    post = lua(tmp, "post", 'wrk.method = "POST"\n')
+    paths = {"pg_get": (f"/cases/{submitted}", None), "pg_post": ("/cases", post)}
+    results: dict[str, dict[str, object]] = {}
+    with (
+        casesvc_server(url, node),
+        ceiling_server("granian-pg", ceiling, workers, env=env),
+    ):
+        for name in [n for n in POSTGRES if not only or n in only]:
+            path, script = paths[name]
+            wrk(f"http://127.0.0.1:{ceiling}{path}", 1, script)  # warm-up
+            before = wrk(f"http://127.0.0.1:{ceiling}{path}", duration, script)
+            wrk(f"http://127.0.0.1:{node}{path}", 1, script)
+            measured = wrk(f"http://127.0.0.1:{node}{path}", duration, script)
+            after = wrk(f"http://127.0.0.1:{ceiling}{path}", duration, script)
+            ceiling_rps = statistics.mean([before["rps"], after["rps"]])
+            results[name] = {**measured, "postgres_ceiling_rps": ceiling_rps}
+            results[name]["rps_ratio"] = measured["rps"] / ceiling_rps
+            print(
+                f"{name:<26} {measured['rps']:>8.0f} req/s  x{measured['rps'] / ceiling_rps:.2f} "
+                f"bare Flask + psycopg ({ceiling_rps:.0f})  p50 {measured['p50_ms']:.2f} ms  "
+                f"p99 {measured['p99_ms']:.2f} ms",
+                flush=True,
+            )
+    return results
+
+
 def markdown(summary: dict) -> str:  # type: ignore[type-arg]
     s = summary["scenarios"]
     m = summary["machine"]
@@ -350,7 +396,8 @@ def markdown(summary: dict) -> str:  # type: ignore[type-arg]
         "| target | met |",
         "|---|---:|---:|---:|---:|---:|---|---|",
     ]
-    for name, r in s.items():
+    constant = {name: r for name, r in s.items() if "ceilings" in r}
+    for name, r in constant.items():
         wanted = TARGETS.get(name, {})
         ratios = {server: r["ceilings"][server]["rps_ratio"] for server in CEILINGS}
         target = ", ".join(f"≥ {v:.2f} ({k})" for k, v in wanted.items())
@@ -364,8 +411,24 @@ def markdown(summary: dict) -> str:  # type: ignore[type-arg]
             f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {target} | {met} |"
         )
     for server in CEILINGS:
-        mean = statistics.mean(r["ceilings"][server]["rps"] for r in s.values())
+        mean = statistics.mean(r["ceilings"][server]["rps"] for r in constant.values())
         lines.append(f"| *ceiling: bare Flask on {server}* | {mean:.0f} | | | | | | |")
+    on_postgres = {name: r for name, r in s.items() if name in POSTGRES}
+    if on_postgres:
+        lines += [
+            "",
+            "On PostgreSQL (one node at its defaults, under scripts/with-postgres), against bare "
+            "Flask running the same statement with psycopg 3 at its defaults on granian, "
+            "same workers:",
+            "",
+            "| scenario | req/s | ÷ bare Flask + psycopg | ceiling req/s | p50 ms | p99 ms |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for name, r in on_postgres.items():
+            lines.append(
+                f"| {name} | {r['rps']:.0f} | {r['rps_ratio']:.2f} | "
+                f"{r['postgres_ceiling_rps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} |"
+            )
     ratio = summary["list_p50_1m_over_10k"]
     ratio_s = summary["list_status_p50_1m_over_10k"]
     rss = summary["peak_rss_per_worker_mb"]

@@ -16,11 +16,13 @@ import psycopg
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from psycopg import sql
 
 from casesvc import db
 from casesvc.config import MIGRATIONS_DIR
 from casesvc.db import close_all
-from tests.conftest import database_of
+from casesvc.models import Probe
+from tests.conftest import T0, database_of
 from tests.tokens import TOKEN_A
 
 # Time stands still at T0 in every test here, for the apps of make_app too.
@@ -344,3 +346,80 @@ def test_readyz_reads_the_migration_files_of_its_config(make_app: Any, tmp_path:
     (newer / "0099_add_future_notes.py").write_text(FUTURE_MIGRATION, encoding="utf-8")
 
     assert [(200, OK), (503, BEHIND)] == [before, answer(client)]
+
+
+# -- readiness: writes ------------------------------------------------------------------------
+
+
+NOT_WRITABLE = {
+    "code": 503,
+    "status": "Service Unavailable",
+    "message": "Not ready: the database takes no writes (disk full or read-only?).",
+    "errors": {"database": "not writable"},
+}
+
+
+def test_readyz_writes_its_probe_row(app: Flask) -> None:
+    """Each call commits the probes row, stamped with the service's clock."""
+    client = app.test_client()
+    client.get("/readyz")
+
+    with Probe.bind_ctx(database_of(app)):
+        assert [("readyz", T0)] == [(p.name, p.checked_at) for p in Probe.select()]
+
+
+@pytest.mark.sqlite_only
+def test_readyz_on_a_sqlite_connection_that_takes_no_writes(make_app: Any) -> None:
+    """A connection that can only read (the file turned read-only under it): 503 naming the
+    database as not writable; the connection is dropped, and the next call, on a fresh one,
+    is 200 again."""
+    app = make_app(db_connections=1)
+    client = app.test_client()
+    database = database_of(app)
+    database.connect()
+    database.execute_sql("PRAGMA query_only = ON")
+    database.close()  # back into the pool, read-only
+
+    assert (503, NOT_WRITABLE) == answer(client)
+    assert (200, OK) == answer(client)
+
+
+@pytest.mark.sqlite_only
+def test_readyz_on_a_full_disk(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Less than 1 MiB free on the SQLite file's disk is not ready, even where one more small
+    write still fits: creates would fail soon or already do."""
+    client = app.test_client()
+    usage = shutil.disk_usage("/")
+    monkeypatch.setattr(
+        db.shutil, "disk_usage", lambda path: usage._replace(free=db.MIN_FREE_BYTES - 1)
+    )
+    full = answer(client)
+    monkeypatch.undo()
+
+    assert ((503, NOT_WRITABLE), (200, OK)) == (full, answer(client))
+
+
+@pytest.mark.postgresql_only
+def test_readyz_and_creates_on_a_read_only_postgresql(app: Flask, database_url: str) -> None:
+    """A database whose new connections are read-only (a standby, after a failover): /readyz
+    is 503 naming it not writable and a create is a 503, never a 500; once it takes writes
+    again, both recover without a restart."""
+    client = app.test_client()
+    name = sql.Identifier(urlsplit(database_url).path.lstrip("/"))
+    with psycopg.connect(database_url, autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = on").format(name)
+        )
+        close_all(database_of(app))  # the failover: every connection is new
+        try:
+            down = (answer(client), client.post("/cases").status_code)
+        finally:
+            admin.execute(
+                sql.SQL("ALTER DATABASE {} RESET default_transaction_read_only").format(name)
+            )
+    up = answer(client)
+    created = [client.post("/cases").status_code for _ in range(3)]
+
+    assert ((503, NOT_WRITABLE), 503) == down
+    assert (200, OK) == up
+    assert [201, 201, 201] == created

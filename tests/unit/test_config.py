@@ -85,3 +85,23 @@ def test_tokens_come_from_the_environment_and_never_show() -> None:
     assert (TOKEN, OTHER_TOKEN) == config.api_tokens
     assert TOKEN not in repr(config)
     assert () == Config.from_env({}).api_tokens
+
+
+def test_the_connection_budget_comes_from_the_environment() -> None:
+    """CASESVC_DB_CONNECTIONS is the node's budget; each of its workers pools its share, at
+    least one; by default 16, so that four nodes fit PostgreSQL's 100 connections."""
+    assert 16 == Config().pool_size
+    assert 16 * 4 < 100
+    assert 40 == Config.from_env({"CASESVC_DB_CONNECTIONS": "40"}).db_connections
+    assert (4, 10, 1) == (
+        Config(workers=4).pool_size,
+        Config(db_connections=40, workers=4).pool_size,
+        Config(db_connections=3, workers=8).pool_size,
+    )
+
+
+@pytest.mark.parametrize("raw", ["0", "many", "-4", "2.5"])
+def test_a_bad_connection_budget_is_refused(raw: str) -> None:
+    """A budget that is not a whole number of one or more stops start-up, naming the variable."""
+    with pytest.raises(ConfigError, match="CASESVC_DB_CONNECTIONS"):
+        Config.from_env({"CASESVC_DB_CONNECTIONS": raw})
