@@ -13,8 +13,9 @@ from typing import Any
 from urllib.parse import urlparse
 
 import peewee
-from playhouse.db_url import connect
+from playhouse.db_url import connect, parseresult_to_dict
 from playhouse.migrations import Migration, MigrationError, Runner
+from playhouse.pool import PooledPostgresqlDatabase
 from playhouse.schema_diff import diff_models
 
 # Set once per connection: WAL lets readers and a writer work at once across
@@ -77,6 +78,23 @@ POSTGRES_STALE_SECONDS = 300
 POSTGRES_OPTIONS: dict[str, Any] = {"prepare_threshold": None}
 
 
+class PostgresPool(PooledPostgresqlDatabase):
+    """peewee's PostgreSQL pool, without a round trip per checkout.
+
+    peewee asks the server (``SELECT 1``) whether an idle pooled connection still lives each
+    time one is checked out: a second round trip for every request, now that a request takes
+    its connection from the pool (docs/performance.md: it cost a GET 40% of its throughput).
+    The driver's own state says whether a connection is closed or broken; one the server
+    dropped while it sat idle fails at its first query instead, and that request answers 503
+    and discards it (casesvc/api/database.py). ``_is_closed`` is the pool's hook for this
+    check; tests/api/test_connections.py pins it.
+    """
+
+    def _is_closed(self, conn: Any) -> bool:
+        adapter = self._adapter
+        return bool(conn.closed) or adapter.txn_status(conn) == adapter.txn_unknown
+
+
 def open_database(url: str, *, connections: int = POOL_SIZE) -> peewee.Database:
     """A pooled peewee database for ``url`` (``sqlite:///path`` or ``postgresql://…``),
     of at most ``connections`` connections."""
@@ -90,8 +108,8 @@ def open_database(url: str, *, connections: int = POOL_SIZE) -> peewee.Database:
             "sqlite+pool:///" + path, pragmas=SQLITE_PRAGMAS, check_same_thread=False, **pool
         )
     elif scheme in ("postgres", "postgresql"):
-        database = connect(
-            "postgresql+pool" + url[len(scheme) :],
+        database = PostgresPool(
+            **parseresult_to_dict(urlparse(url)),
             prefer_psycopg3=True,
             stale_timeout=POSTGRES_STALE_SECONDS,
             **POSTGRES_OPTIONS,

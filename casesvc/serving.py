@@ -62,10 +62,11 @@ LISTEN_BACKLOG = 4096
 # By default, in-flight requests get this long to finish after SIGTERM; then their worker is
 # killed.
 GRACE_SECONDS = 20
-# A worker whose memory stays above this is replaced, gracefully (a new one starts first):
-# Python and the allocator keep what a burst took (non-reading clients of large pages) and
-# rarely give it back. A worker at rest uses about 60 MiB. Checked every RSS_CHECK_SECONDS.
-MAX_WORKER_RSS_MIB = 256
+# A worker whose memory is above this at a check (every RSS_CHECK_SECONDS) is replaced,
+# gracefully (a new one starts first): a worker keeps what a burst took and rarely gives it
+# back. A worker at rest uses about 50 MiB and peaks near 62 under make bench; 200 clients that
+# pipelined large pages and never read left each at about 100 (docs/deploying.md).
+MAX_WORKER_RSS_MIB = 96
 RSS_CHECK_SECONDS = 30
 # A client gets this long to send a request's headers (granian's default: 30 s).
 HEADER_READ_TIMEOUT_MS = 30_000

@@ -8,6 +8,7 @@ import threading
 from typing import Any
 
 import peewee
+import psycopg
 import pytest
 from flask import Flask
 
@@ -138,3 +139,32 @@ def test_a_failed_connection_is_closed_and_replaced(
     assert (503, 200) == (down, up)
     assert all(conn is not failed for conn in used)
     assert all(conn is not failed for _, _, conn in database._connections)  # not pooled
+
+
+@pytest.mark.postgresql_only
+def test_a_postgresql_checkout_asks_the_server_nothing(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Taking an idle connection from the pool sends no query (peewee's own pool sends
+    SELECT 1 each time); a connection the driver knows is closed is never handed out."""
+    database = database_of(app)
+    database.connect()
+    pooled = database.connection()
+    database.close()
+    queries: list[tuple[Any, ...]] = []
+    cursor = psycopg.Connection.cursor
+    monkeypatch.setattr(
+        psycopg.Connection,
+        "cursor",
+        lambda *args, **kw: queries.append(args) or cursor(*args, **kw),
+    )
+    database.connect()
+    again = database.connection()
+    database.close()
+    monkeypatch.undo()
+    pooled.close()
+    database.connect()
+    fresh = database.connection()
+    database.close()
+
+    assert ([], True, False) == (queries, again is pooled, fresh is pooled)
