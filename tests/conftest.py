@@ -8,7 +8,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import freezegun
@@ -155,6 +155,14 @@ def app(config: Config, frozen: freezegun.api.FrozenDateTimeFactory) -> Iterator
     close_all(database)
 
 
+def missing(message: str) -> NoReturn:
+    """A tool or privilege a test needs is missing: an error under CI (where .ci/run
+    provides it), a skip on a developer's machine."""
+    if os.environ.get("CI"):
+        pytest.fail(message + " (.ci/run provides it, so CI must have it)")
+    pytest.skip(message)
+
+
 def database_of(app: Flask) -> peewee.Database:
     """The database of an app's service (its connection pool)."""
     database: peewee.Database = app.extensions["casesvc"].service.database
@@ -202,10 +210,7 @@ def browser() -> Iterator[Any]:
     from tests.live import CHROMIUM, launch_chromium
 
     if not CHROMIUM.exists():
-        reason = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(reason + ": .ci/run installs it, so CI must have it")
-        pytest.skip(reason)
+        missing(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         yield browser

@@ -23,8 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
-
+from tests.conftest import missing
 from tests.servers import ROOT, free_port, running_server
 
 DEPLOY = ROOT / "deploy"
@@ -37,10 +36,7 @@ def need(program: str) -> str:
         (str(p) for p in (Path("/usr/sbin") / program, PG_BIN / program) if p.exists()), None
     )
     if found is None:
-        message = f"{program} is not installed (.ci/run installs it from Debian's packages)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        missing(f"{program} is not installed (Debian's packages have it)")
     return found
 
 
@@ -158,11 +154,10 @@ def haproxy(nodes: list[str], expect_up: int = 3) -> Iterator[str]:
     for i, base in enumerate(nodes, 1):
         env[f"CASESVC_NODE{i}"] = base.removeprefix("http://")
     stats = Path(tempfile.mkdtemp(prefix="casesvc-haproxy-")) / "admin.sock"
-    command = [program, "-f", str(DEPLOY / "haproxy.cfg"), "-db"]
-    # An admin socket, for the test to see the health checks (the config has none of its own).
-    env["HAPROXY_ADMIN"] = str(stats)
+    # A second file adds an admin socket, for the test to read the health checks' verdicts.
+    command = [program, "-f", str(DEPLOY / "haproxy.cfg"), "-f", _admin_config(stats), "-db"]
     process = subprocess.Popen(
-        [*command, "-f", _admin_config(stats)],
+        command,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import missing
 from tests.servers import cli, running_server
 
 pytestmark = pytest.mark.sqlite_only
@@ -43,10 +44,7 @@ def require(tool: str) -> str:
     """The tool's path; a missing tool fails under CI and skips elsewhere."""
     path = shutil.which(tool)
     if path is None:
-        message = f"{tool} is not installed (.ci/run installs it)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        missing(f"{tool} is not installed")
     return path
 
 

@@ -25,6 +25,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from tests.conftest import missing
 from tests.fleet import call, wait_for
 from tests.servers import cli, running_server, workers_of
 
@@ -132,10 +133,7 @@ def test_readiness_fails_on_a_full_disk_and_recovers(tmp_path: Path) -> None:
         ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(disk)], capture_output=True
     )
     if mounted.returncode:
-        message = f"cannot mount a tmpfs (needs root): {mounted.stderr.decode().strip()}"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        missing(f"cannot mount a tmpfs (needs root): {mounted.stderr.decode().strip()}")
     try:
         url = f"sqlite:///{disk / 'cases.db'}"
         cli(url, "db", "upgrade")
