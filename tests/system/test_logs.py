@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from tests.api.test_logs import TOKEN, assert_no_clinical_text, clinical_texts
+from tests.fleet import wait_for
 from tests.servers import cli, running_server
 from tests.tokens import SECRET_KEY, TOKEN_A
 
@@ -96,3 +99,50 @@ def test_request_log_never_writes_a_token(
     assert '"GET /cases/[redacted] HTTP/1.1" 404' in output
     assert TOKEN_A not in output
     assert encoded not in output
+
+
+ACCESS_LINE = re.compile(rb'\[[^\]]+\] 127\.0\.0\.1 - "GET /[\x20-\x7e]* HTTP/1\.1" \d{3} [\d.]+')
+SERVER_LINE = re.compile(rb"(\[(INFO|WARNING)\] |casesvc: )[\x20-\x7e]*")
+
+
+def test_no_request_can_write_a_control_byte_or_a_line_into_the_log(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Every byte 0x00-0xff in the path (percent-encoded), the query string, the User-Agent
+    and the Referer, each followed by FORGED, with the access log on: the output is
+    printable ASCII lines, each an access line or the server's own, and FORGED never starts
+    one (a raw newline would have started a forged line; ESC would drive a terminal)."""
+    cli(database_url, "db", "upgrade")
+    log = tmp_path / "serve.log"
+    requests = []
+    for byte in range(256):
+        encoded = f"%{byte:02X}".encode()
+        raw = bytes([byte])
+        requests += [
+            b"GET /dashboard/case/x" + encoded + b"FORGED HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"GET /cases?q=" + encoded + b"FORGED HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\nUser-Agent: a" + raw + b"FORGED\r\n\r\n",
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\nReferer: /" + raw + b"FORGED\r\n\r\n",
+        ]
+    with running_server(database_url, "--workers", "1", "--access-log", log=log) as (base, _):
+        parts = urlsplit(base)
+        for request in requests:
+            with socket.create_connection((parts.hostname, parts.port), timeout=30) as s:
+                s.sendall(request)
+                s.shutdown(socket.SHUT_WR)
+                while s.recv(65536):
+                    pass
+        # granian writes access lines from a worker's own thread, and drops any not yet
+        # written when the worker stops: wait until every path request's line is there.
+        wait_for(lambda: log.read_bytes().count(b"/dashboard/case/x") >= 256, "256 lines")
+
+    lines = log.read_bytes().split(b"\n")
+    assert b"" == lines[-1]
+    strange = [
+        line
+        for line in lines[:-1]
+        if not (ACCESS_LINE.fullmatch(line) or SERVER_LINE.fullmatch(line))
+    ]
+    assert [] == strange
+    assert 256 == sum(b"/dashboard/case/x" in line for line in lines)
+    assert not any(line.startswith(b"FORGED") for line in lines)

@@ -58,3 +58,31 @@ def test_redact_access_record() -> None:
         record.args,
     )
     assert f"/cases/{REDACTED}" == record.getMessage()
+
+
+@pytest.mark.parametrize(
+    ("logged", "expected"),
+    [
+        (
+            '/dashboard/case/x\n[2026-12-06 00:00:00 +0000] 203.0.113.9 - "POST /cases" 201\n',
+            '/dashboard/case/x\\n[2026-12-06 00:00:00 +0000] 203.0.113.9 - "POST /cases" 201\\n',
+        ),
+        ("/x\x1b]0;pwned\x07\x1b[2J", "/x\\x1b]0;pwned\\x07\\x1b[2J"),
+        ("/x\r\x00\x7f\x85\x9f", "/x\\r\\x00\\x7f\\x85\\x9f"),
+        ("/caf\xe9/\u2028/\\x0a", "/caf\\xe9/\\u2028/\\\\x0a"),
+    ],
+)
+def test_redact_escapes_what_could_forge_a_line_or_drive_a_terminal(
+    logged: str, expected: str
+) -> None:
+    """Control characters (C0, DEL, C1), everything beyond printable ASCII and the backslash
+    are written escaped, so one request is one line and a terminal sees plain text."""
+    assert expected == redact(logged)
+
+
+def test_every_byte_escaped_leaves_printable_ascii_only() -> None:
+    """All 256 byte values, as a WSGI path carries them (latin-1): the result is printable
+    ASCII, and no two inputs give the same output."""
+    outputs = {redact("/" + chr(byte)) for byte in range(256)}
+    assert 256 == len(outputs)
+    assert all(all(0x20 <= ord(c) <= 0x7E for c in out) for out in outputs)
