@@ -7,6 +7,7 @@ All of it is configured from ``Config`` (see casesvc/config.py) and installed by
 from __future__ import annotations
 
 import hmac
+import re
 import threading
 from typing import Any
 
@@ -15,7 +16,7 @@ from flask_cors import CORS
 from flask_smorest import abort
 
 from casesvc.api.spec import Api
-from casesvc.config import DEFAULT_CLIENT, Config
+from casesvc.config import DEFAULT_CLIENT, Config, normal_origin
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -165,7 +166,9 @@ def allow_origins(app: Flask, origins: tuple[str, ...]) -> None:
     cookies, so ``Access-Control-Allow-Credentials`` is never sent."""
     CORS(
         app,
-        origins=list(origins),
+        # Each origin matched exactly (any case), never as the regular expression flask-cors
+        # would read a string with a dot or a bracket as.
+        origins=[re.compile(re.escape(normal_origin(o)) + r"\Z", re.IGNORECASE) for o in origins],
         methods=["GET", "POST", "OPTIONS"],
         allow_headers=list(CORS_REQUEST_HEADERS),
         expose_headers=list(CORS_EXPOSED_HEADERS),

@@ -275,6 +275,27 @@ def test_cors_preflight_for_a_disallowed_origin(make_app: Any, origin: str) -> N
         assert "Access-Control-Allow-Credentials" not in response.headers
 
 
+@pytest.mark.parametrize(
+    ("listed", "allowed", "refused"),
+    [
+        ("https://good.example", "https://good.example", "https://good.example.evil.example"),
+        ("https://good.example", "https://GOOD.example", "https://goodXexample"),
+        ("https://good.example:443", "https://good.example", "https://good.example:8443"),
+        ("https://[::1]:8443", "https://[::1]:8443", "https://[::1]:8444"),
+        ("http://127.0.0.1:5173", "http://127.0.0.1:5173", "http://127.0.0.1:5173.evil.example"),
+    ],
+)
+def test_cors_origins_match_exactly(
+    make_app: Any, listed: str, allowed: str, refused: str
+) -> None:
+    """A listed origin allows itself (any case, its default port implied) and nothing that
+    only resembles it: no regular expression, no prefix, IPv6 literals included."""
+    client = make_app(cors_origins=(listed,)).test_client()
+
+    assert allowed == preflight(client, allowed).headers.get("Access-Control-Allow-Origin")
+    assert "Access-Control-Allow-Origin" not in preflight(client, refused).headers
+
+
 # -- bearer tokens ---------------------------------------------------------------------
 
 

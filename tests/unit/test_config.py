@@ -69,7 +69,11 @@ def test_cors_origins_come_from_the_environment() -> None:
     "origins",
     ["*", "https://*.example.org", "https://ops.example.org/app", "ops.example.org",
      "ftp://ops.example.org", "https://user:pw@ops.example.org", "https://ops.example.org?x",
-     "https://ops.example.org:99999"],
+     "https://ops.example.org:99999",
+     # Patterns (issue 22: each was accepted, and read as a regular expression).
+     "https://(good|evil).example", "https://good\\.example", "https://good.example$",
+     "https://good.ex?mple", "https://[good].example", "https://[::1", "https://[::g]:8443",
+     "https://-good.example", "https://good..example", "https://300.1.1.1", "https://x.example:0"],
 )  # fmt: skip
 def test_bad_cors_origins_are_refused(origins: str) -> None:
     """A wildcard, a path or anything but scheme://host[:port] is a configuration error."""
@@ -105,3 +109,10 @@ def test_a_bad_connection_budget_is_refused(raw: str) -> None:
     """A budget that is not a whole number of one or more stops start-up, naming the variable."""
     with pytest.raises(ConfigError, match="CASESVC_DB_CONNECTIONS"):
         Config.from_env({"CASESVC_DB_CONNECTIONS": raw})
+
+
+def test_an_ipv6_origin_is_accepted() -> None:
+    """A bracketed IPv6 literal is an origin like any other."""
+    assert ("https://[::1]:8443",) == Config.from_env(
+        {"CASESVC_CORS_ORIGINS": "https://[::1]:8443"}
+    ).cors_origins
