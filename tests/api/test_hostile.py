@@ -7,8 +7,10 @@ from typing import Any
 
 import itsdangerous
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from freezegun.api import FrozenDateTimeFactory
+from werkzeug.test import EnvironBuilder
 
 from casesvc.config import DEV_SECRET_KEY
 
@@ -297,3 +299,35 @@ def test_limit_applies_to_every_route(client: FlaskClient) -> None:
     """A GET with a huge body is refused too: the limit is checked before routing matters."""
     for url in ("/cases", f"/cases/{ANY_ID}", "/openapi.json", "/nowhere"):
         assert_json_error(client.get(url, data=b"x" * 20_000), 413, TOO_LARGE)
+
+
+def test_no_redirect_names_the_host_a_client_sent(app: Flask) -> None:
+    """No route, asked with a doubled slash, a trailing slash or a leading double one, answers
+    a redirect to the Host header the client chose (werkzeug's merge-slashes redirect did:
+    issue 22). The paths go in as a server hands them over (the test client would read a
+    leading ``//`` as a host)."""
+    paths = [
+        rule.rule.replace("<path:filename>", "x.css").replace("<case_id>", "case_x")
+        for rule in app.url_map.iter_rules()
+    ]
+    variants = {v for p in paths for v in (p, p + "/", p.replace("/", "//"), "/" + p)}
+    locations = {v: location_for(app, v, host="evil.example") for v in variants}
+
+    assert {} == {v: loc for v, loc in locations.items() if "evil.example" in loc}
+    assert [] == [
+        r.rule for r in app.url_map.iter_rules() if r.rule.endswith("/") and r.rule != "/"
+    ]
+
+
+def location_for(app: Flask, path: str, host: str) -> str:
+    """The Location header (or "") of a GET of ``path`` with ``host`` as its Host header."""
+    environ = EnvironBuilder(path="/", headers={"Host": host}).get_environ()
+    environ["PATH_INFO"] = path
+    seen: list[str] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> None:
+        seen.extend(value for name, value in headers if name.lower() == "location")
+
+    for _ in app(environ, start_response):
+        pass
+    return "".join(seen)
