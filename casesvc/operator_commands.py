@@ -33,6 +33,7 @@ from casesvc.serving import (
     GRACE_SECONDS,
     MAX_WORKER_RSS_MIB,
     PortInUse,
+    bind_address,
     check_port,
     default_workers,
     is_loopback,
@@ -127,6 +128,10 @@ def serve(
     --grace-period to finish, then the process exits 0.
     """
     config = state.config
+    try:
+        host = bind_address(host)
+    except ValueError as exc:
+        fail(str(exc), EXIT_USAGE)
     if not (config.api_tokens or allow_anonymous or config.allow_anonymous or is_loopback(host)):
         fail(
             f"refusing to serve on {host} without API tokens: anyone who can reach it could "

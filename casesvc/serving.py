@@ -111,6 +111,21 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def bind_address(host: str) -> str:
+    """The IP address to listen on for ``--host``: an IP literal as it is, ``localhost`` as
+    127.0.0.1. granian takes addresses only, and any other name might resolve to several, or
+    elsewhere: a ValueError that says so."""
+    if host == "localhost":
+        return "127.0.0.1"
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        raise ValueError(
+            f"--host must be an IP address or localhost, got {host!r} (to listen on every "
+            "interface: 0.0.0.0, or :: for IPv6 too)"
+        ) from None
+
+
 def default_workers(cpu_count: int | None) -> int:
     """Two workers per core, capped."""
     return max(1, min(WORKERS_PER_CORE * (cpu_count or 1), MAX_DEFAULT_WORKERS))

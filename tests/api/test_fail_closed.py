@@ -108,7 +108,7 @@ def test_serve_refuses_a_hostile_configuration(
     assert [] == started
 
 
-@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10", "casesvc.example.org"])
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10"])
 def test_serve_off_loopback_needs_tokens(
     host: str, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -138,7 +138,23 @@ def test_serve_on_loopback_needs_no_tokens(
     monkeypatch.setattr(operator_commands, "check_port", lambda host, port: None)
 
     assert 0 == run({"DATABASE_URL": database_url}, "serve", "--host", host).exit_code
-    assert [host] == started
+    assert ["127.0.0.1" if host == "localhost" else host] == started
+
+
+@pytest.mark.parametrize("host", ["casesvc.example.org", "local host", "127.0.0.1:80", ""])
+def test_serve_refuses_a_host_that_is_not_an_address(
+    host: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--host takes an IP address or localhost; anything else (granian crashed on any name,
+    localhost included: issue 22) is one line and exit 2, with or without tokens."""
+    started: list[Any] = []
+    monkeypatch.setattr(operator_commands, "run_server", lambda *a, **k: started.append(a))
+
+    assert_one_line_refusal(run({}, "serve", "--host", host), "--host must be an IP address")
+    assert_one_line_refusal(
+        run({**GOOD, "CASESVC_API_TOKENS": TOKEN_A}, "serve", "--host", host), "--host"
+    )
+    assert [] == started
 
 
 def test_token_new_makes_an_accepted_token() -> None:

@@ -221,3 +221,11 @@ def test_the_worker_loader_survives_pickling(config: Config) -> None:
     close_all(service.database)
 
     assert dt.timedelta(seconds=7) == service.lifecycle.processing_after
+
+
+def test_serve_on_localhost(database_url: str) -> None:
+    """--host localhost serves on 127.0.0.1 (granian takes addresses only, and crashed on the
+    name: issue 22)."""
+    cli(database_url, "db", "upgrade")
+    with running_server(database_url, "--workers", "1", "--host", "localhost") as (base, _):
+        assert {"status": "ok"} == get_json(base + "/healthz")
