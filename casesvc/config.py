@@ -57,6 +57,8 @@ DEFAULT_MAX_BODY_BYTES = 16 * 1024
 # as `casesvc token new` makes them (secrets.token_urlsafe(32): 43 characters).
 MIN_TOKEN_LENGTH = 32
 TOKEN_PATTERN = re.compile(rf"[A-Za-z0-9_-]{{{MIN_TOKEN_LENGTH},}}")
+# The secret key must be as strong as a token when tokens are on (Config._check_secret_key).
+MIN_SECRET_KEY_LENGTH = MIN_TOKEN_LENGTH
 # CASESVC_API_TOKENS entries are `client:token`; a bare token is shorthand for the default
 # client, which also owns every case made while tokens are off.
 DEFAULT_CLIENT = "default"
@@ -136,11 +138,8 @@ class Config:
         for origin in self.cors_origins:
             _check_origin(origin)
         self.token_clients()  # refuses a malformed entry, a weak token, a shared token
-        if self.api_tokens and self.secret_key == DEV_SECRET_KEY:
-            raise ConfigError(
-                "CASESVC_API_TOKENS needs CASESVC_SECRET_KEY set to a secret of your own: "
-                "the built-in development key is public"
-            )
+        if self.api_tokens:
+            self._check_secret_key()
         if self.body_readers < 1:
             raise ConfigError(f"body_readers must be 1 or more (got {self.body_readers})")
         if self.db_connections < 1 or self.workers < 1:
@@ -151,6 +150,24 @@ class Config:
             raise ConfigError(
                 f"CASESVC_MAX_BODY_BYTES must be 0 or more (got {self.max_body_bytes})"
             )
+
+    def _check_secret_key(self) -> None:
+        """With tokens on, the key that signs page tokens (which keep clients' lists apart)
+        must be a secret of the operator's own: 32 characters or more besides surrounding
+        white space, not the public development key, and not one of the API tokens."""
+        key = self.secret_key.strip()
+        if key == DEV_SECRET_KEY:
+            weakness = "the built-in development key is public"
+        elif len(key) < MIN_SECRET_KEY_LENGTH:
+            weakness = f"it must be {MIN_SECRET_KEY_LENGTH} characters or more"
+        elif key in {token.strip() for token in self.token_clients()}:
+            weakness = "it is one of the API tokens, which clients hold"
+        else:
+            return
+        raise ConfigError(
+            f"CASESVC_API_TOKENS needs CASESVC_SECRET_KEY set to a secret of your own: {weakness} "
+            "(make one with `casesvc token new`)"
+        )
 
     def token_clients(self) -> dict[str, str]:
         """Each accepted token, mapped to the client it belongs to."""

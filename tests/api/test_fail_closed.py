@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from casesvc import operator_commands
-from casesvc.config import Config, ConfigError
+from casesvc.config import DEV_SECRET_KEY, Config, ConfigError
 from cli import EXIT_USAGE, main
 from tests.tokens import SECRET_KEY, TOKEN_A, TOKEN_B
 
@@ -65,6 +65,30 @@ def test_named_clients_come_from_the_environment() -> None:
 
     assert {TOKEN_A: "clinic-a", TOKEN_B: "default"} == config.token_clients()
     assert TOKEN_A not in repr(config) and TOKEN_B not in repr(config)
+
+
+@pytest.mark.parametrize(
+    ("key", "says"),
+    [
+        ("x", "32 characters"),
+        (" ", "32 characters"),
+        ("k" * 31, "32 characters"),
+        (" " * 40, "32 characters"),
+        (TOKEN_A, "one of the API tokens"),
+        (f" {TOKEN_B} ", "one of the API tokens"),
+        (DEV_SECRET_KEY + " ", "development key"),
+        (f"\t{DEV_SECRET_KEY}", "development key"),
+    ],
+)
+def test_weak_secret_keys_are_refused_with_tokens_on(key: str, says: str) -> None:
+    """With tokens on, the key that signs page tokens must be 32 characters or more, not
+    white space, not an API token and not the development key, however padded (each was
+    accepted: issue 22); the refusal says how to make one."""
+    env = {"CASESVC_API_TOKENS": f"clinic-a:{TOKEN_A},{TOKEN_B}", "CASESVC_SECRET_KEY": key}
+    with pytest.raises(ConfigError, match=says) as refused:
+        Config.from_env(env)
+    assert "casesvc token new" in str(refused.value)
+    assert Config.from_env({**env, "CASESVC_SECRET_KEY": "k" * 32}).api_tokens
 
 
 def test_tokens_with_the_development_secret_key_are_refused() -> None:
