@@ -67,6 +67,8 @@ def prepare_database(config: Config) -> None:
     """
     if config.auto_upgrade:
         db.make_room(config.database_url)
+    else:
+        db.require_existing(config.database_url)
     database = db.open_database(config.database_url)
     try:
         if config.auto_upgrade:  # the upgrade leaves the schema current, or raises

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from flask.sansio.scaffold import find_package
 
+from casesvc import database_url
 from casesvc.serving import DEFAULT_THREADS, body_readers_for
 
 
@@ -130,6 +131,10 @@ class Config:
         return max(1, self.db_connections // self.workers)
 
     def __post_init__(self) -> None:
+        try:
+            database_url.parse(self.database_url)
+        except database_url.BadDatabaseURL as exc:
+            raise ConfigError(str(exc)) from None
         if not 0 < self.processing_after < self.complete_after:
             raise ConfigError(
                 "CASESVC_PROCESSING_AFTER must be > 0 and below CASESVC_COMPLETE_AFTER "

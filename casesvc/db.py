@@ -18,6 +18,8 @@ from playhouse.migrations import Migration, MigrationError, Runner
 from playhouse.pool import PooledPostgresqlDatabase
 from playhouse.schema_diff import diff_models
 
+from casesvc import database_url
+
 # Set once per connection: WAL lets readers and a writer work at once across
 # processes, the busy timeout makes a writer wait instead of failing with
 # "database is locked", and NORMAL sync is durable against process crashes in WAL mode.
@@ -98,26 +100,22 @@ class PostgresPool(PooledPostgresqlDatabase):
 def open_database(url: str, *, connections: int = POOL_SIZE) -> peewee.Database:
     """A pooled peewee database for ``url`` (``sqlite:///path`` or ``postgresql://…``),
     of at most ``connections`` connections."""
-    scheme = urlparse(url).scheme
+    location = database_url.parse(url)
     pool: dict[str, Any] = {"max_connections": connections, "timeout": POOL_WAIT_SECONDS}
-    if scheme == "sqlite":
-        path = url[len("sqlite:///") :]
-        if not path or path == ":memory:":
-            raise ValueError("DATABASE_URL must name a SQLite file, e.g. sqlite:///cases.db")
+    if location.path is not None:
         database = connect(
-            "sqlite+pool:///" + path, pragmas=SQLITE_PRAGMAS, check_same_thread=False, **pool
+            f"sqlite+pool:///{location.path}",
+            pragmas=SQLITE_PRAGMAS,
+            check_same_thread=False,
+            **pool,
         )
-    elif scheme in ("postgres", "postgresql"):
+    else:
         database = PostgresPool(
             **parseresult_to_dict(urlparse(url)),
             prefer_psycopg3=True,
             stale_timeout=POSTGRES_STALE_SECONDS,
             **POSTGRES_OPTIONS,
             **pool,
-        )
-    else:
-        raise ValueError(
-            f"unsupported DATABASE_URL scheme {scheme!r} (use sqlite:/// or postgresql://)"
         )
     # A forked child (a granian worker, started by multiprocessing's fork on Linux) must never
     # use its parent's connections: forget them in the child, without closing what the parent
@@ -161,8 +159,9 @@ def _nothing() -> None:
 
 def make_room(url: str) -> None:
     """Create the folder a SQLite file will live in (the first migration creates the file)."""
-    if urlparse(url).scheme == "sqlite":
-        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+    path = database_url.parse(url).path
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
 
 
 def _dispose(database: peewee.Database | None) -> None:
@@ -264,13 +263,28 @@ def write_probe(database: peewee.Database, now: dt.datetime) -> None:
         ).execute()
 
 
+def require_existing(url: str) -> None:
+    """Refuse a SQLite URL whose file does not exist, before SQLite would create it empty:
+    only `casesvc db upgrade` (or the embedded default) creates a database."""
+    path = database_url.parse(url).path
+    if path is not None and not path.exists():
+        raise DatabaseUnavailable(
+            f"no SQLite database at {path.resolve()}; create it with `casesvc db upgrade`"
+        )
+
+
 def check_schema(database: peewee.Database, migrations_dir: Path) -> None:
     """Refuse to go on with a database whose migrations are behind (or ahead)."""
-    with database.connection_context():
-        try:
+    try:
+        with database.connection_context():
             state = schema_state(database, migrations_dir)
-        except peewee.OperationalError as exc:
-            raise DatabaseUnavailable(f"cannot open the database: {exc}") from exc
+    except peewee.OperationalError as exc:
+        where = (
+            f" at {Path(database.database).resolve()}"
+            if isinstance(database, peewee.SqliteDatabase)
+            else ""
+        )
+        raise DatabaseUnavailable(f"cannot open the database{where}: {exc}") from exc
     if state.unknown:
         raise SchemaBehind(_ahead(state.unknown))
     if state.pending:

@@ -203,6 +203,7 @@ def upgrade(state: State) -> None:
 def status(state: State) -> None:
     """List migrations and whether each is applied."""
     try:
+        db.require_existing(state.config.database_url)
         handle = db.open_database(state.config.database_url)
         with handle.connection_context():
             rows = db.runner(handle, state.config.migrations_dir).status()

@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 from freezegun.api import FrozenDateTimeFactory
 
 import cli
+from casesvc import database_url
 from casesvc.config import Config
 from casesvc.determinations import Catalog
 from casesvc.service import CaseService, new_case_id
@@ -529,11 +530,34 @@ def test_an_unmigrated_database_names_the_fix(
     empty_database_url: str, frozen: FrozenDateTimeFactory, args: list[str]
 ) -> None:
     """An un-migrated database is one line naming `casesvc db upgrade`, exit code 1."""
+    create_empty_sqlite_file(empty_database_url)
     result = invoke(empty_database_url, *args)
 
     migrations = len(list((Path(cli.__file__).parent / "migrations").glob("[0-9]*.py")))
     assert_one_line_error(result, EXIT_ERROR, f"the database is {migrations} migration(s) behind")
     assert "run `casesvc db upgrade` first" in result.stderr
+
+
+def create_empty_sqlite_file(url: str) -> None:
+    """An empty file is an empty SQLite database (on PostgreSQL, nothing to do)."""
+    location = database_url.parse(url)
+    if location.path is not None:
+        location.path.touch()
+
+
+@pytest.mark.parametrize("args", [*CASE_COMMANDS, ["db", "status"]])
+def test_a_missing_sqlite_file_names_its_path_and_is_not_created(
+    tmp_path: Path, args: list[str]
+) -> None:
+    """A command on a SQLite file that does not exist is one line naming the file and
+    `casesvc db upgrade`, exit 1, and leaves no empty file behind (it did: issue 22)."""
+    path = tmp_path / "nowhere" / "cases.db"
+    result = invoke(f"sqlite:///{path}", *args)
+
+    (line,) = result.stderr.splitlines()
+    assert (EXIT_ERROR, "") == (result.exit_code, result.stdout)
+    assert f"no SQLite database at {path}; create it with `casesvc db upgrade`" in line
+    assert not path.exists() and not path.parent.exists()
 
 
 @pytest.mark.parametrize("args", CASE_COMMANDS)
@@ -543,7 +567,7 @@ def test_an_unreachable_database_is_one_line(tmp_path: Any, args: list[str]) -> 
 
     result = invoke(f"sqlite:///{tmp_path / 'dir.db'}", *args)
 
-    assert_one_line_error(result, EXIT_ERROR, "cannot open the database")
+    assert_one_line_error(result, EXIT_ERROR, f"cannot open the database at {tmp_path / 'dir.db'}")
 
 
 def test_a_database_error_mid_command_is_one_line(
@@ -601,6 +625,7 @@ def test_usage_errors_are_one_line(args: list[str], says: str) -> None:
 
 def test_db_status_then_upgrade(empty_database_url: str) -> None:
     """status shows pending migrations (exit 1), upgrade applies them, status is then clean."""
+    create_empty_sqlite_file(empty_database_url)
     before = invoke(empty_database_url, "db", "status")
     upgrade = invoke(empty_database_url, "db", "upgrade")
     after = invoke(empty_database_url, "db", "status")
@@ -615,18 +640,34 @@ def test_db_status_then_upgrade(empty_database_url: str) -> None:
 
 def test_db_status_of_an_unreachable_database_is_one_line(tmp_path: Any) -> None:
     """A database that can't be opened gives one line on stderr and exit 1, no traceback."""
-    result = invoke(f"sqlite:///{tmp_path}/missing/dir/../../", "db", "status")
+    (tmp_path / "dir.db").mkdir()
+    result = invoke(f"sqlite:///{tmp_path}/dir.db", "db", "status")
 
-    assert EXIT_ERROR == result.exit_code
-    assert "Traceback" not in result.output
+    assert_one_line_error(result, EXIT_ERROR, "cannot read the database")
 
 
-def test_unsupported_url_is_a_usage_error() -> None:
-    """A URL scheme casesvc can't use is refused before anything runs."""
-    result = invoke("mysql://nope", "db", "status")
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("mysql://nope", "DATABASE_URL must start with sqlite:/// or postgresql://"),
+        ("sqlite://relative.db", "DATABASE_URL for SQLite takes three slashes"),
+        ("sqlite:relative.db", "DATABASE_URL for SQLite takes three slashes"),
+        ("sqlite:///cases.db?mode=ro", "DATABASE_URL for SQLite takes three slashes"),
+        ("sqlite:///", "DATABASE_URL must name a SQLite file"),
+        ("sqlite:///:memory:", "DATABASE_URL must name a SQLite file"),
+        ("sqlite:///some/dir/", "DATABASE_URL must name a SQLite file"),
+        ("postgresql://db.example", "DATABASE_URL for PostgreSQL"),
+        ("postgresql:///casesvc", "DATABASE_URL for PostgreSQL"),
+        ("postgresql://u:hunter2@db.example:x/casesvc", "DATABASE_URL is not a URL"),
+    ],
+)
+def test_a_database_url_of_an_unknown_form_is_one_line(url: str, says: str) -> None:
+    """A URL casesvc cannot read is refused before anything runs, in one line, exit 2, and
+    never read some other way (`sqlite://relative.db` used a file named `elative.db`)."""
+    result = invoke(url, "db", "status")
 
-    assert EXIT_ERROR == result.exit_code
-    assert "unsupported DATABASE_URL scheme" in result.output
+    assert_one_line_error(result, EXIT_USAGE, says)
+    assert "hunter2" not in result.stderr
 
 
 def test_version_and_help() -> None:

@@ -54,6 +54,7 @@ def test_a_database_behind_is_refused(empty_database_url: str) -> None:
     """Without auto-upgrade, an unmigrated database is refused with the command to run;
     once upgraded, it is accepted."""
     behind = Config(database_url=empty_database_url, auto_upgrade=False)
+    db.open_database(empty_database_url).connect()  # the database exists, with no table
 
     with pytest.raises(db.SchemaBehind, match="casesvc db upgrade"):
         prepare_database(behind)
