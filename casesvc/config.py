@@ -114,6 +114,9 @@ class Config:
     # prometheus_client's multiprocess directory (PROMETHEUS_MULTIPROC_DIR): set, the workers
     # of one server add up their metrics there. `casesvc serve` sets a fresh one per run.
     metrics_dir: Path | None = None
+    # The scraper's bearer token for /metrics (CASESVC_METRICS_TOKEN): the operator's
+    # credential, never a client's. Required with metrics and API tokens both on.
+    metrics_token: str = dataclasses.field(default="", repr=False)
     # Count requests for /metrics (CASESVC_METRICS=1). Off by default: `make bench` measured it
     # at well over 5% of a GET's throughput with several workers (docs/performance.md).
     metrics: bool = False
@@ -145,6 +148,7 @@ class Config:
         self.token_clients()  # refuses a malformed entry, a weak token, a shared token
         if self.api_tokens:
             self._check_secret_key()
+        self._check_metrics_token()
         if self.body_readers < 1:
             raise ConfigError(f"body_readers must be 1 or more (got {self.body_readers})")
         if self.db_connections < 1 or self.workers < 1:
@@ -173,6 +177,29 @@ class Config:
             f"CASESVC_API_TOKENS needs CASESVC_SECRET_KEY set to a secret of your own: {weakness} "
             "(make one with `casesvc token new`)"
         )
+
+    def _check_metrics_token(self) -> None:
+        """/metrics is the operator's view of every client: its scraper has a token of its
+        own, as strong as a client's and none of theirs."""
+        token = self.metrics_token
+        if not token:
+            if self.metrics and self.api_tokens:
+                raise ConfigError(
+                    "CASESVC_METRICS=1 with CASESVC_API_TOKENS needs CASESVC_METRICS_TOKEN, the "
+                    "scraper's own token (/metrics counts every client's requests; make one "
+                    "with `casesvc token new`)"
+                )
+            return
+        if not TOKEN_PATTERN.fullmatch(token):
+            raise ConfigError(
+                f"CASESVC_METRICS_TOKEN must be {MIN_TOKEN_LENGTH} or more characters of "
+                "A-Z a-z 0-9 - _ (make one with `casesvc token new`)"
+            )
+        if token in self.token_clients() or token == self.secret_key.strip():
+            raise ConfigError(
+                "CASESVC_METRICS_TOKEN must be a token of its own, not an API token or the "
+                "secret key"
+            )
 
     def token_clients(self) -> dict[str, str]:
         """Each accepted token, mapped to the client it belongs to."""
@@ -230,6 +257,8 @@ class Config:
             if env.get(key, "").strip():
                 values[name] = _whole_number(key, env[key])
         values["metrics"] = _flag(env, "CASESVC_METRICS")
+        if "CASESVC_METRICS_TOKEN" in env:
+            values["metrics_token"] = env["CASESVC_METRICS_TOKEN"].strip()
         if env.get(MULTIPROC_VARIABLE, "").strip():
             values["metrics_dir"] = Path(env[MULTIPROC_VARIABLE].strip())
         values.update(overrides)

@@ -161,8 +161,9 @@ class MetricsText(MethodView):
     def get(self) -> Response:
         """Read the metrics
 
-        Counters and histograms summed over every worker of this server. Needs a bearer
-        token when the server has API tokens, like `/cases`.
+        Counters and histograms summed over every worker of this server. Needs the
+        scraper's own bearer token (`CASESVC_METRICS_TOKEN`) when one is set, which it must be
+        when the server has API tokens; a client's token is refused here.
         """
         metrics = app_state().metrics
         if metrics is None:

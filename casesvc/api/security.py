@@ -47,7 +47,7 @@ def install(app: Flask, api: Api, config: Config) -> None:
     add_security_headers(app)
     if config.cors_origins:
         allow_origins(app, config.cors_origins)
-    require_tokens(app, config.token_clients())
+    require_tokens(app, config.token_clients(), config.metrics_token)
     document_security(api, required=bool(config.api_tokens))
 
 
@@ -194,37 +194,51 @@ def current_client() -> str:
     return client
 
 
-def require_tokens(app: Flask, clients: dict[str, str]) -> None:
+def require_tokens(app: Flask, clients: dict[str, str], metrics_token: str = "") -> None:
     """With tokens configured, ``/cases*`` need ``Authorization: Bearer <token>``; the
-    token names the client (``current_client``) whose cases the request may see."""
-    if not clients:
+    token names the client (``current_client``) whose cases the request may see. With a
+    metrics token, ``/metrics`` needs that token, and no client's (it counts every client's
+    requests: the operator's view)."""
+    if not clients and not metrics_token:
         return
     expected = [(token.encode(), client) for token, client in clients.items()]
+    scraper = metrics_token.encode()
 
     @app.before_request
     def _authenticate() -> None:
         # A CORS preflight never carries credentials; it reveals nothing either.
         if request.method == "OPTIONS" or not _is_protected(request.path):
             return
-        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not given.strip():
-            abort(
-                401,
-                message="This API needs a bearer token (Authorization: Bearer <token>).",
-                headers={"WWW-Authenticate": REALM},
-            )
-        candidate = given.strip().encode("utf-8", "surrogateescape")
+        if request.path == "/metrics" or request.path.startswith("/metrics/"):
+            if scraper and not hmac.compare_digest(_bearer_token(), scraper):
+                abort(401, message=INVALID_TOKEN, headers={"WWW-Authenticate": INVALID})
+            return
+        if not expected:
+            return
+        candidate = _bearer_token()
         matched = None
         for token, client in expected:  # every token is compared, in constant time each
             if hmac.compare_digest(candidate, token):
                 matched = client
         if matched is None:
-            abort(
-                401,
-                message="The bearer token is not valid.",
-                headers={"WWW-Authenticate": f'{REALM}, error="invalid_token"'},
-            )
+            abort(401, message=INVALID_TOKEN, headers={"WWW-Authenticate": INVALID})
         g.client = matched
+
+
+INVALID_TOKEN = "The bearer token is not valid."
+INVALID = f'{REALM}, error="invalid_token"'
+
+
+def _bearer_token() -> bytes:
+    """The request's bearer token; a missing one is a JSON 401 with the challenge."""
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not given.strip():
+        abort(
+            401,
+            message="This API needs a bearer token (Authorization: Bearer <token>).",
+            headers={"WWW-Authenticate": REALM},
+        )
+    return given.strip().encode("utf-8", "surrogateescape")
 
 
 def document_security(api: Api, *, required: bool) -> None:

@@ -9,9 +9,10 @@ from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from casesvc.config import Config, ConfigError
-from tests.tokens import TOKEN_A
+from tests.tokens import SECRET_KEY, TOKEN_A, TOKEN_B
 
 TOKEN = TOKEN_A
+SCRAPER = TOKEN_B  # the scraper's token in these tests
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -61,16 +62,47 @@ def test_requests_are_counted_by_route_template(make_app: Any, frozen: object) -
     assert case_id not in text
 
 
-def test_metrics_need_a_token_when_tokens_are_on(make_app: Any, frozen: object) -> None:
-    """With API tokens, /metrics answers 401 without one and 200 with one; the refusal
-    itself is counted."""
-    client = make_app(api_tokens=(TOKEN,), metrics=True).test_client()
-    refused = client.get("/metrics")
-    allowed = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+def test_metrics_need_the_scrapers_own_token(make_app: Any, frozen: object) -> None:
+    """With API tokens, /metrics answers 401 without a token and with a client's (a client
+    read every client's counts there: issue 22), and 200 with the scraper's own; a client's
+    token still reads its cases, but not with the scraper's; refusals are counted."""
+    client = make_app(api_tokens=(TOKEN,), metrics=True, metrics_token=SCRAPER).test_client()
 
-    assert (401, "application/json") == (refused.status_code, refused.content_type)
+    def status(path: str, token: str | None) -> int:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return int(client.get(path, headers=headers).status_code)
+
+    statuses = [
+        status("/metrics", None),
+        status("/metrics", TOKEN),
+        status("/cases", TOKEN),
+        status("/cases", SCRAPER),
+    ]
+    allowed = client.get("/metrics", headers={"Authorization": f"Bearer {SCRAPER}"})
+
+    assert [401, 401, 200, 401] == statuses
     assert 200 == allowed.status_code
-    assert 1 == requests(samples(allowed.get_data(as_text=True)), "/metrics", "GET", 401)
+    assert 2 == requests(samples(allowed.get_data(as_text=True)), "/metrics", "GET", 401)
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"CASESVC_METRICS": "1", "CASESVC_API_TOKENS": TOKEN}, "needs CASESVC_METRICS_TOKEN"),
+        ({"CASESVC_METRICS_TOKEN": "short"}, "32 or more"),
+        ({"CASESVC_METRICS_TOKEN": TOKEN, "CASESVC_API_TOKENS": TOKEN}, "of its own"),
+        ({"CASESVC_METRICS_TOKEN": "scraper-" + "s" * 35}, ""),
+    ],
+)
+def test_the_metrics_token_is_the_operators_own(env: dict[str, str], says: str) -> None:
+    """With tokens on, metrics need a scraper token; it is as strong as a client's token and
+    none of theirs, nor the secret key."""
+    env = {"CASESVC_SECRET_KEY": SECRET_KEY, **env}
+    if not says:  # a good one
+        assert env["CASESVC_METRICS_TOKEN"] == Config.from_env(env).metrics_token
+        return
+    with pytest.raises(ConfigError, match=says):
+        Config.from_env(env)
 
 
 def test_metrics_are_off_by_default(client: FlaskClient) -> None:
