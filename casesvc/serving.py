@@ -29,6 +29,7 @@ from typing import Any
 
 from flask import Flask
 from werkzeug.serving import WSGIRequestHandler
+from werkzeug.urls import uri_to_iri
 
 from casesvc.redaction import redact, redact_access_record
 
@@ -199,6 +200,13 @@ class DevRequestHandler(WSGIRequestHandler):
 
     def log(self, type: str, message: str, *args: Any) -> None:
         super().log(type, "%s", redact(message % args if args else message))
+
+    def log_request(self, code: Any = "-", size: Any = "-") -> None:
+        """werkzeug's request line (its path percent-decoded, as werkzeug writes it), without
+        the terminal colours werkzeug adds (their escape characters would be written escaped,
+        as any a client sends)."""
+        line = f"{self.command} {uri_to_iri(self.path)} {self.request_version}"
+        self.log("info", '"%s" %s %s', line, getattr(code, "value", code), size)
 
 
 def serve_dev(app: Flask, *, host: str, port: int) -> None:
