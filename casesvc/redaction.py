@@ -15,8 +15,10 @@ import re
 from collections.abc import Mapping
 
 # API tokens are at least 32 characters of the URL-safe alphabet; a case id (``case_`` and
-# 24 hex digits, 29 characters) and every path of the app's own are shorter, so stay readable.
-_TOKEN_LIKE = re.compile(r"[A-Za-z0-9_-]{32,}")
+# 24 hex digits, 29 characters) and every path segment of the app's own (the longest,
+# swagger-ui-standalone-preset.js, is 31) are shorter, so stay readable. A run may also hold
+# `.` and `~` (URL-safe too): a token with one slipped in is still a token to hide.
+_TOKEN_LIKE = re.compile(r"[A-Za-z0-9_.~-]{32,}")
 # A query string, up to the end of the request target it is part of.
 _QUERY = re.compile(r"\?\S*")
 REDACTED = "[redacted]"

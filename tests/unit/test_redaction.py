@@ -21,7 +21,14 @@ CASE_ID = "case_0123456789abcdef01234567"  # case_ and 24 hex digits, as new_cas
         (f"/{TOKEN_A}/x", f"/{REDACTED}/x"),
         ("/" + "a" * 31, "/" + "a" * 31),
         ("/" + "a" * 32, f"/{REDACTED}"),
-        (f"/cases/{TOKEN_A}.{TOKEN_A}", f"/cases/{REDACTED}.{REDACTED}"),
+        (f"/cases/{TOKEN_A}.{TOKEN_A}", f"/cases/{REDACTED}"),
+        # A token with `.` or `~` slipped in mid-way (issue 22: each half was under 32).
+        (f"/cases/{TOKEN_A[:20]}.{TOKEN_A[20:]}", f"/cases/{REDACTED}"),
+        (f"/cases/{TOKEN_A[:16]}~{TOKEN_A[16:]}/x", f"/cases/{REDACTED}/x"),
+        (
+            "/docs/static/swagger-ui-standalone-preset.js",
+            "/docs/static/swagger-ui-standalone-preset.js",
+        ),
         (f"/cases?access_token={TOKEN_A}&page_size=1", "/cases"),
         (f'"GET /cases?access_token={TOKEN_A} HTTP/1.1" 401 -', '"GET /cases HTTP/1.1" 401 -'),
         (
