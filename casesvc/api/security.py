@@ -42,13 +42,37 @@ UNREADABLE = "The request body could not be read: its chunked encoding is malfor
 
 
 def install(app: Flask, api: Api, config: Config) -> None:
-    """Register the body limit, the response headers, CORS and (when configured) auth."""
+    """Register the Host check, the body limit, the response headers, CORS and (when
+    configured) auth."""
+    require_one_host(app)
     limit_bodies(app, config.max_body_bytes, config.body_readers)
     add_security_headers(app)
     if config.cors_origins:
         allow_origins(app, config.cors_origins)
     require_tokens(app, config.token_clients(), config.metrics_token)
     document_security(api, required=bool(config.api_tokens))
+
+
+NO_HOST = "An HTTP/1.1 request needs a Host header."
+HOSTS = "A request has one Host header, not several."
+
+
+def require_one_host(app: Flask) -> None:
+    """An HTTP/1.1 request with no Host header, or with two, is a 400 (RFC 9112, section 3.2):
+    granian passes both on (a missing one as empty, two joined by a comma), and two hosts are
+    how requests get routed one way by a proxy and read another way by the app. HTTP/1.0
+    requests need none (HAProxy's health checks send none)."""
+
+    @app.before_request
+    def _one_host() -> None:
+        environ = request.environ
+        if environ.get("SERVER_PROTOCOL") != "HTTP/1.1":
+            return
+        host = environ.get("HTTP_HOST", "")
+        if not host:
+            abort(400, message=NO_HOST)
+        if "," in host:
+            abort(400, message=HOSTS)
 
 
 def limit_bodies(app: Flask, max_bytes: int, readers: int) -> None:

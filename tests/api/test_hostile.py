@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 
 import itsdangerous
@@ -331,3 +332,31 @@ def location_for(app: Flask, path: str, host: str) -> str:
     for _ in app(environ, start_response):
         pass
     return "".join(seen)
+
+
+@pytest.mark.parametrize(
+    ("protocol", "host", "status"),
+    [
+        ("HTTP/1.1", None, 400),  # no Host
+        ("HTTP/1.1", "", 400),  # what granian hands over for no Host
+        ("HTTP/1.1", "a.example,b.example", 400),  # two Host headers, as granian joins them
+        ("HTTP/1.1", "localhost:8000", 200),
+        ("HTTP/1.0", None, 200),  # HTTP/1.0 needs none (HAProxy's health checks send none)
+    ],
+)
+def test_an_http_11_request_has_exactly_one_host(
+    app: Flask, protocol: str, host: str | None, status: int
+) -> None:
+    """HTTP/1.1 says 400 for a missing or duplicated Host (both were accepted: issue 22), in
+    the JSON error format."""
+    environ = EnvironBuilder(path="/cases").get_environ()
+    environ["SERVER_PROTOCOL"] = protocol
+    environ.pop("HTTP_HOST", None)
+    if host is not None:
+        environ["HTTP_HOST"] = host
+    seen: list[str] = []
+    body = b"".join(app(environ, lambda s, h, *e: seen.append(s)))
+
+    assert str(status) == seen[0].split()[0]
+    if status == 400:
+        assert 400 == json.loads(body)["code"]

@@ -229,3 +229,31 @@ def test_serve_on_localhost(database_url: str) -> None:
     cli(database_url, "db", "upgrade")
     with running_server(database_url, "--workers", "1", "--host", "localhost") as (base, _):
         assert {"status": "ok"} == get_json(base + "/healthz")
+
+
+def test_framing_through_granian(database_url: str) -> None:
+    """Over the wire: an HTTP/1.1 request with no Host, or two, is the app's JSON 400; one
+    with bare LF line endings is served (RFC 9112 lets a recipient accept them; granian
+    does, and HAProxy in front rewrites every request with CRLF)."""
+    cli(database_url, "db", "upgrade")
+    requests = {
+        "no host": b"GET /cases HTTP/1.1\r\n\r\n",
+        "two hosts": b"GET /cases HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+        "bare LF": b"GET /cases HTTP/1.1\nHost: a\n\n",
+    }
+    with running_server(database_url, "--workers", "1") as (base, _):
+        parts = urllib.parse.urlsplit(base)
+        answers = {}
+        for name, request in requests.items():
+            with socket.create_connection((parts.hostname, parts.port), timeout=30) as s:
+                s.sendall(request)
+                data = b""
+                while b"\r\n\r\n" not in data or not data.rstrip().endswith(b"}"):
+                    data += s.recv(65536)
+            answers[name] = data.split(b"\r\n", 1)[0]
+
+    assert {
+        "no host": b"HTTP/1.1 400 Bad Request",
+        "two hosts": b"HTTP/1.1 400 Bad Request",
+        "bare LF": b"HTTP/1.1 200 OK",
+    } == answers
