@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.resources
-import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -17,6 +16,7 @@ from pathlib import Path
 from flask.sansio.scaffold import find_package
 
 from casesvc import database_url
+from casesvc.origins import parse_origin
 from casesvc.serving import DEFAULT_THREADS, body_readers_for
 
 
@@ -295,55 +295,11 @@ def _items(raw: str) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-# An origin as CASESVC_CORS_ORIGINS takes it: scheme://host[:port], the host a DNS name, an
-# IPv4 address or a bracketed IPv6 address; nothing else (no pattern, path or credentials).
-_ORIGIN = re.compile(r"(https?)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::([0-9]{1,5}))?")
-_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
 def _check_origin(origin: str) -> None:
     """A CORS origin is exactly ``scheme://host[:port]`` with a valid host; anything else
     (a wildcard, a pattern, a path, credentials, a bad port) is refused."""
-    if _parse_origin(origin) is None:
+    if parse_origin(origin) is None:
         raise ConfigError(
             "CASESVC_CORS_ORIGINS must list origins as scheme://host[:port] (http or https, a "
             f"DNS name or an IP address, no wildcard, pattern or path), got {origin!r}"
         )
-
-
-def normal_origin(origin: str) -> str:
-    """``origin`` as a browser sends it: scheme and host in lower case, no default port."""
-    parsed = _parse_origin(origin)
-    if parsed is None:
-        raise ConfigError(f"not an origin: {origin!r}")
-    return parsed
-
-
-def _parse_origin(origin: str) -> str | None:
-    match = _ORIGIN.fullmatch(origin)
-    if match is None:
-        return None
-    scheme, host, port = match.groups()
-    if host.startswith("["):
-        try:
-            ipaddress.IPv6Address(host[1:-1])
-        except ValueError:
-            return None
-    elif not _is_host_name_or_ipv4(host):
-        return None
-    if port is not None and not 0 < int(port) < 65536:
-        return None
-    shown_port = "" if port is None or int(port) == _DEFAULT_PORTS[scheme] else f":{int(port)}"
-    return f"{scheme}://{host.lower()}{shown_port}"
-
-
-def _is_host_name_or_ipv4(host: str) -> bool:
-    if host.replace(".", "").isdigit():
-        try:
-            ipaddress.IPv4Address(host)
-            return True
-        except ValueError:
-            return False
-    labels = host.split(".")
-    return len(host) <= 253 and all(_LABEL.fullmatch(label) for label in labels)

@@ -16,7 +16,8 @@ from flask_cors import CORS
 from flask_smorest import abort
 
 from casesvc.api.spec import Api
-from casesvc.config import DEFAULT_CLIENT, Config, normal_origin
+from casesvc.config import DEFAULT_CLIENT, Config
+from casesvc.origins import normal_origin
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
