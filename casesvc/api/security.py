@@ -235,7 +235,10 @@ def require_tokens(app: Flask, clients: dict[str, str], metrics_token: str = "")
         if request.method == "OPTIONS" or not _is_protected(request.path):
             return
         if request.path == "/metrics" or request.path.startswith("/metrics/"):
-            if scraper and not hmac.compare_digest(_bearer_token(), scraper):
+            # Only the scraper's token opens it; with client tokens and none for the
+            # scraper (metrics off), no token does.
+            given = _bearer_token()
+            if not (scraper and hmac.compare_digest(given, scraper)):
                 abort(401, message=INVALID_TOKEN, headers={"WWW-Authenticate": INVALID})
             return
         if not expected:

@@ -85,6 +85,15 @@ def test_metrics_need_the_scrapers_own_token(make_app: Any, frozen: object) -> N
     assert 2 == requests(samples(allowed.get_data(as_text=True)), "/metrics", "GET", 401)
 
 
+def test_with_tokens_on_and_metrics_off_no_token_opens_metrics(make_app: Any) -> None:
+    """With client tokens and no scraper token (metrics off), /metrics is a 401 with or
+    without a client's token, as the document's security says, never a 200 or a 404."""
+    client = make_app(api_tokens=(TOKEN,)).test_client()
+    with_token = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+
+    assert [401, 401] == [client.get("/metrics").status_code, with_token.status_code]
+
+
 @pytest.mark.parametrize(
     ("env", "says"),
     [
