@@ -169,7 +169,7 @@ class Config:
             weakness = "the built-in development key is public"
         elif len(key) < MIN_SECRET_KEY_LENGTH:
             weakness = f"it must be {MIN_SECRET_KEY_LENGTH} characters or more"
-        elif key in {token.strip() for token in self.token_clients()}:
+        elif key in self.token_clients():  # tokens hold no white space
             weakness = "it is one of the API tokens, which clients hold"
         else:
             return

@@ -13,9 +13,9 @@ from typing import Any
 from urllib.parse import urlparse
 
 import peewee
-from playhouse.db_url import connect, parseresult_to_dict
+from playhouse.db_url import parseresult_to_dict
 from playhouse.migrations import Migration, MigrationError, Runner
-from playhouse.pool import PooledPostgresqlDatabase
+from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 from playhouse.schema_diff import diff_models
 
 from casesvc import database_url
@@ -103,11 +103,8 @@ def open_database(url: str, *, connections: int = POOL_SIZE) -> peewee.Database:
     location = database_url.parse(url)
     pool: dict[str, Any] = {"max_connections": connections, "timeout": POOL_WAIT_SECONDS}
     if location.path is not None:
-        database = connect(
-            f"sqlite+pool:///{location.path}",
-            pragmas=SQLITE_PRAGMAS,
-            check_same_thread=False,
-            **pool,
+        database = PooledSqliteDatabase(
+            str(location.path), pragmas=SQLITE_PRAGMAS, check_same_thread=False, **pool
         )
     else:
         database = PostgresPool(
