@@ -38,7 +38,7 @@ run: $(RUN_STAMP)  ## Migrate the embedded SQLite database and serve on http://1
 lint: setup  ## ruff (lint, import order, format check) and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy casesvc cli.py
+	$(BIN)/mypy casesvc
 
 format: setup  ## Fix import order and formatting
 	$(BIN)/ruff check --fix --select I .
@@ -55,8 +55,8 @@ test: setup lint  ## Lint, then every layer on SQLite and on a throwaway Postgre
 	@echo "=== test suite on PostgreSQL ==="
 	scripts/with-postgres $(BIN)/pytest -p no:cacheprovider $(PARALLEL)
 
-test-fast: setup lint  ## Lint, then tests/unit and tests/api on SQLite (the inner loop)
-	$(BIN)/pytest $(PARALLEL) tests/unit tests/api
+test-fast: setup lint  ## Lint, then the in-process layers (unit, integration, http, cli) on SQLite (the inner loop)
+	$(BIN)/pytest $(PARALLEL) tests/unit tests/integration tests/http tests/cli
 
 test-sqlite: setup  ## The suite on SQLite only (no lint)
 	$(BIN)/pytest $(ARGS)

@@ -10,14 +10,12 @@ import dataclasses
 import importlib.resources
 import os
 import re
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from flask.sansio.scaffold import find_package
-
 from casesvc import database_url
 from casesvc.origins import parse_origin
-from casesvc.serving import DEFAULT_THREADS, body_readers_for
 
 
 def package_dir(package: str) -> Path:
@@ -34,13 +32,18 @@ def package_dir(package: str) -> Path:
 
 
 def instance_dir() -> Path:
-    """Where the embedded database lives, by Flask's own rule for instance folders: beside
-    the package in a source checkout (``instance/``), ``<prefix>/var/casesvc-instance``
-    once installed (never inside site-packages)."""
-    prefix, package_path = find_package("casesvc")
-    if prefix is None:
-        return Path(package_path) / "instance"
-    return Path(prefix) / "var" / "casesvc-instance"
+    """Where the embedded database lives, by Flask's rule for instance folders (without
+    importing Flask): beside the package in a source checkout (``instance/``),
+    ``<prefix>/var/casesvc-instance`` once installed (never inside site-packages)."""
+    parent = Path(__file__).resolve().parent.parent  # the folder that holds casesvc/
+    prefix = Path(sys.prefix).resolve()
+    if parent.is_relative_to(prefix):  # installed into this environment
+        return prefix / "var" / "casesvc-instance"
+    if parent.name.lower() == "site-packages":  # another environment's lib/pythonX.Y/...
+        lib = parent.parent
+        root = lib.parent.parent if lib.parent.name.lower() == "lib" else lib
+        return root / "var" / "casesvc-instance"
+    return parent / "instance"  # a source checkout
 
 
 DEFAULT_DATABASE_PATH = instance_dir() / "casesvc.sqlite3"
@@ -64,6 +67,19 @@ MIN_SECRET_KEY_LENGTH = MIN_TOKEN_LENGTH
 # client, which also owns every case made while tokens are off.
 DEFAULT_CLIENT = "default"
 CLIENT_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+# Python threads per worker that run requests. With the GIL one thread does nearly all the
+# work; the others are there for requests that wait (on the database, or on a body that
+# trickles in: the app reads every body whole before acting), so a few slow bodies never hold
+# up the rest. Each slow body holds one thread until it ends or its client goes.
+DEFAULT_THREADS = 16
+
+
+def body_readers_for(threads: int) -> int:
+    """How many of a worker's ``threads`` may read request bodies at once: half of them
+    (Config.body_readers), so slow bodies always leave the other half free."""
+    return max(1, threads // 2)
 
 
 # Database connections one node (`casesvc serve`, all its workers) holds at most. Small, so that

@@ -1,4 +1,4 @@
-"""Database: the peewee connection pool, the instant column type and the migration runner."""
+"""Database: the peewee connection pools, the migration runner and the readiness probe."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 from playhouse.schema_diff import diff_models
 
 from casesvc import database_url
+from casesvc.models import Case, Probe
 
 # Set once per connection: WAL lets readers and a writer work at once across
 # processes, the busy timeout makes a writer wait instead of failing with
@@ -37,32 +38,6 @@ class SchemaBehind(RuntimeError):
 
 class DatabaseUnavailable(RuntimeError):
     """The database can't be opened or reached."""
-
-
-class UTCDateTimeField(peewee.Field):
-    """An instant in time: TIMESTAMPTZ on PostgreSQL, fixed-width UTC text on SQLite.
-
-    Values go in and come out as aware UTC datetimes, whatever the server's time zone.
-    The text form sorts in time order, so it can be indexed and compared on SQLite.
-    """
-
-    field_type = "TIMESTAMPTZ"
-
-    def db_value(self, value: dt.datetime | None) -> str | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("UTCDateTimeField needs an aware datetime")
-        return value.astimezone(dt.UTC).isoformat(sep=" ", timespec="microseconds")
-
-    def python_value(self, value: Any) -> dt.datetime | None:
-        if value is None:
-            return None
-        if isinstance(value, str):
-            value = dt.datetime.fromisoformat(value)
-        if value.tzinfo is None:  # written by hand without an offset: it is UTC
-            value = value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC)
 
 
 # Each process keeps a small pool: connections are opened lazily, reused, and a dead one is
@@ -89,7 +64,7 @@ class PostgresPool(PooledPostgresqlDatabase):
     The driver's own state says whether a connection is closed or broken; one the server
     dropped while it sat idle fails at its first query instead, and that request answers 503
     and discards it (casesvc/api/database.py). ``_is_closed`` is the pool's hook for this
-    check; tests/api/test_connections.py pins it.
+    check; tests/http/test_connections.py pins it.
     """
 
     def _is_closed(self, conn: Any) -> bool:
@@ -154,7 +129,7 @@ def _nothing() -> None:
     pass
 
 
-def make_room(url: str) -> None:
+def create_parent_dir(url: str) -> None:
     """Create the folder a SQLite file will live in (the first migration creates the file)."""
     path = database_url.parse(url).path
     if path is not None:
@@ -176,14 +151,14 @@ def runner(database: peewee.Database, migrations_dir: Path) -> Runner:
 
 
 @dataclasses.dataclass(frozen=True)
-class SchemaState:
+class MigrationStatus:
     """How the database's migration history compares with the migration files."""
 
     pending: tuple[str, ...]  # files the database has not applied: it is behind
     unknown: tuple[str, ...]  # applied migrations with no file here: it is ahead
 
     @classmethod
-    def of(cls, status: list[Migration]) -> SchemaState:
+    def of(cls, status: list[Migration]) -> MigrationStatus:
         """From a runner's ``status()``: files and history merged."""
         return cls(
             pending=tuple(m.name for m in status if not m.applied),
@@ -191,10 +166,10 @@ class SchemaState:
         )
 
 
-def schema_state(database: peewee.Database, migrations_dir: Path) -> SchemaState:
+def migration_status(database: peewee.Database, migrations_dir: Path) -> MigrationStatus:
     """Compare the applied migrations with the files, on the current connection. A lost
     database raises peewee's error as it is, for the caller to map."""
-    return SchemaState.of(runner(database, migrations_dir).status())
+    return MigrationStatus.of(runner(database, migrations_dir).status())
 
 
 def _ahead(unknown: tuple[str, ...]) -> str:
@@ -211,14 +186,12 @@ def upgrade(database: peewee.Database, migrations_dir: Path) -> list[str]:
     ahead of the code, or when the migrated schema does not match the models; a failure
     part-way rolls every migration of this run back (DDL is transactional on both engines).
     """
-    from casesvc.models import Case, Probe
-
     with database.connection_context():
         migrations = runner(database, migrations_dir)
         rows = migrations.status()
         if not any(m.path for m in rows):
             raise MigrationError(f"no migrations found in {migrations_dir}")
-        state = SchemaState.of(rows)
+        state = MigrationStatus.of(rows)
         if state.unknown:
             raise MigrationError(_ahead(state.unknown))
         with database.atomic():
@@ -247,8 +220,6 @@ def write_probe(database: peewee.Database, now: dt.datetime) -> None:
     Raises peewee's error when the database takes no writes (a full disk, a read-only file, a
     read-only standby server: all still answer reads), and ``DiskFull`` when a SQLite file's
     disk has less than ``MIN_FREE_BYTES`` left."""
-    from casesvc.models import Probe
-
     if isinstance(database, peewee.SqliteDatabase):
         free = shutil.disk_usage(Path(database.database).parent).free
         if free < MIN_FREE_BYTES:
@@ -274,7 +245,7 @@ def check_schema(database: peewee.Database, migrations_dir: Path) -> None:
     """Refuse to go on with a database whose migrations are behind (or ahead)."""
     try:
         with database.connection_context():
-            state = schema_state(database, migrations_dir)
+            state = migration_status(database, migrations_dir)
     except peewee.OperationalError as exc:
         where = (
             f" at {Path(database.database).resolve()}"

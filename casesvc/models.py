@@ -1,11 +1,40 @@
-"""Peewee models. The schema itself is built by the numbered files in ``migrations/``."""
+"""Peewee models and their instant column type. The schema itself is built by the numbered
+files in ``migrations/``."""
 
 from __future__ import annotations
+
+import datetime as dt
+from typing import Any
 
 import peewee
 
 from casesvc.config import DEFAULT_CLIENT
-from casesvc.db import UTCDateTimeField
+
+
+class UTCDateTimeField(peewee.Field):
+    """An instant in time: TIMESTAMPTZ on PostgreSQL, fixed-width UTC text on SQLite.
+
+    Values go in and come out as aware UTC datetimes, whatever the server's time zone.
+    The text form sorts in time order, so it can be indexed and compared on SQLite.
+    """
+
+    field_type = "TIMESTAMPTZ"
+
+    def db_value(self, value: dt.datetime | None) -> str | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("UTCDateTimeField needs an aware datetime")
+        return value.astimezone(dt.UTC).isoformat(sep=" ", timespec="microseconds")
+
+    def python_value(self, value: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = dt.datetime.fromisoformat(value)
+        if value.tzinfo is None:  # written by hand without an offset: it is UTC
+            value = value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
 
 
 class Case(peewee.Model):

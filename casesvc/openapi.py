@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from casesvc import create_app
+from casesvc.app import create_app
 from casesvc.config import Config
 
 

@@ -13,17 +13,22 @@ so its own connection pool, after it exists: ``app_factory`` is called in the wo
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import dataclasses
 import errno
 import ipaddress
 import logging
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -31,6 +36,7 @@ from flask import Flask
 from werkzeug.serving import WSGIRequestHandler
 from werkzeug.urls import uri_to_iri
 
+from casesvc.config import MULTIPROC_VARIABLE, Config
 from casesvc.redaction import redact, redact_access_record
 
 # Measured on the 2-core benchmark machine (docs/performance.md, "Sizing"): two workers per core
@@ -39,19 +45,6 @@ from casesvc.redaction import redact, redact_access_record
 # core fills those gaps. More than two per core gained nothing measurable.
 WORKERS_PER_CORE = 2
 MAX_DEFAULT_WORKERS = 8
-# Python threads per worker that run requests. With the GIL one thread does nearly all the
-# work; the others are there for requests that wait (on the database, or on a body that
-# trickles in: the app reads every body whole before acting), so a few slow bodies never hold
-# up the rest. Each slow body holds one thread until it ends or its client goes.
-DEFAULT_THREADS = 16
-
-
-def body_readers_for(threads: int) -> int:
-    """How many of a worker's ``threads`` may read request bodies at once: half of them
-    (Config.body_readers), so slow bodies always leave the other half free."""
-    return max(1, threads // 2)
-
-
 # Connections a worker holds at once, idle or busy (granian's "backpressure": a worker stops
 # accepting past it, and new connections wait in that worker's listen queue, where the kernel
 # put them, while other workers may be free). Idle and slow connections cost a few KB in Rust
@@ -284,3 +277,28 @@ def _redeliver(booting_handler: object, received: list[int]) -> None:
         time.sleep(0.01)
     for signum in received[:1]:
         os.kill(os.getpid(), signum)
+
+
+@contextlib.contextmanager
+def worker_shared_dir(config: Config) -> Iterator[Config]:
+    """``config`` with an empty multiprocess directory, for one run of a multi-worker server
+    with metrics on.
+
+    A directory the operator set (``PROMETHEUS_MULTIPROC_DIR``) is emptied first, as the
+    library requires between runs; otherwise a fresh one is made and removed afterwards. The
+    variable is exported, so that workers that read their config from the environment (and
+    prometheus_client itself) see it too.
+    """
+    if not config.metrics:  # nothing will count: no directory to share
+        yield config
+        return
+    given = config.metrics_dir
+    path = given or Path(tempfile.mkdtemp(prefix="casesvc-metrics-"))
+    for stale in path.glob("*.db"):
+        stale.unlink()
+    os.environ[MULTIPROC_VARIABLE] = str(path)
+    try:
+        yield dataclasses.replace(config, metrics_dir=path)
+    finally:
+        if given is None:
+            shutil.rmtree(path, ignore_errors=True)

@@ -14,12 +14,13 @@ from typing import Any, NamedTuple
 
 import peewee
 
-from casesvc.db import UTCDateTimeField, wal_bound
+from casesvc.db import wal_bound
 from casesvc.lifecycle import STATUS_TABLE, Status
-from casesvc.models import Case
+from casesvc.models import Case, UTCDateTimeField
 from casesvc.sqlcache import Slot, Statement
 
-UTC_DATETIME = Case.created_at
+# Converts an instant to and from its column, as peewee does for any UTCDateTimeField.
+INSTANT = UTCDateTimeField()
 
 
 class CaseRow(NamedTuple):
@@ -45,7 +46,7 @@ if tuple(f.name for f in Case._meta.sorted_fields) != CaseRow._fields:
 def _row(values: tuple[Any, ...]) -> CaseRow:
     converted = list(values)
     for i in _DATETIME_COLUMNS:
-        converted[i] = UTC_DATETIME.python_value(converted[i])
+        converted[i] = INSTANT.python_value(converted[i])
     return CaseRow(*converted)
 
 
@@ -200,7 +201,7 @@ class CaseStore:
         def build() -> Statement:
             slots = {
                 "id": Slot(str),
-                "now": Slot(dt.datetime, UTC_DATETIME.db_value),
+                "now": Slot(dt.datetime, INSTANT.db_value),
                 "determination": Slot(str),
                 "client": Slot(str),
                 "key": Slot(str),
@@ -237,21 +238,21 @@ class CaseStore:
                 slots["client"] = Slot(str)
                 query = query.where(Case.client == slots["client"].sentinel)
             if status is not None:
-                slots["processing_edge"] = Slot(dt.datetime, UTC_DATETIME.db_value)
-                slots["complete_edge"] = Slot(dt.datetime, UTC_DATETIME.db_value)
+                slots["processing_edge"] = Slot(dt.datetime, INSTANT.db_value)
+                slots["complete_edge"] = Slot(dt.datetime, INSTANT.db_value)
                 query = query.where(
                     status_condition(
                         status, slots["processing_edge"].sentinel, slots["complete_edge"].sentinel
                     )
                 )
             if after:
-                slots["after_created_at"] = Slot(dt.datetime, UTC_DATETIME.db_value)
+                slots["after_created_at"] = Slot(dt.datetime, INSTANT.db_value)
                 slots["after_id"] = Slot(str)
                 position = peewee.Tuple(Case.created_at, Case.id)
                 query = query.where(
                     position
                     < peewee.Tuple(
-                        UTC_DATETIME.db_value(slots["after_created_at"].sentinel),
+                        INSTANT.db_value(slots["after_created_at"].sentinel),
                         slots["after_id"].sentinel,
                     )
                 )

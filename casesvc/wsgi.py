@@ -1,5 +1,5 @@
 """WSGI entry point for servers: ``casesvc.wsgi:app``. The only module-level app."""
 
-from casesvc import create_app
+from casesvc.app import create_app
 
 app = create_app()

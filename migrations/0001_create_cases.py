@@ -4,7 +4,7 @@ from peewee import CharField, Field, Model
 
 
 class UTCDateTimeField(Field):
-    # Frozen copy of casesvc.db.UTCDateTimeField's storage type.
+    # Frozen copy of casesvc.models.UTCDateTimeField's storage type.
     field_type = "TIMESTAMPTZ"
 
 

@@ -64,7 +64,7 @@ def casesvc_server(
 ) -> contextlib.AbstractContextManager:  # type: ignore[type-arg]
     """`casesvc serve` at its defaults (workers and threads), plus ``extra`` options."""
     env = dict(os.environ, DATABASE_URL=db_url, **LONG, **(env_extra or {}))
-    cmd = [sys.executable, "-m", "cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    cmd = [sys.executable, "-m", "casesvc", "serve", "--host", "127.0.0.1", "--port", str(port)]
     return started([*cmd, *extra], f"http://127.0.0.1:{port}/openapi.json", env=env, log=log)
 
 

@@ -19,10 +19,12 @@ from typing import Any
 
 from werkzeug.test import EnvironBuilder
 
-from casesvc import create_app, prepare_database
-from casesvc.api.render import etag
+from casesvc.api import parts_of
+from casesvc.app import create_app
+from casesvc.bootstrap import prepare_database
 from casesvc.config import Config
 from casesvc.models import Case
+from casesvc.representation import etag_of
 from scripts.ceiling import create_app as create_ceiling
 
 
@@ -42,7 +44,7 @@ def scenarios() -> dict[str, Callable[[], None]]:
     config = Config(database_url=f"sqlite:///{tempfile.mkdtemp()}/bench.db", auto_upgrade=True)
     prepare_database(config)
     app = create_app(config)
-    service = app.extensions["casesvc"].service
+    service = parts_of(app).service
     with service.database.connection_context(), Case.bind_ctx(service.database):
         submitted = service.create()
         complete = service.create().case_id
@@ -57,7 +59,7 @@ def scenarios() -> dict[str, Callable[[], None]]:
         "get_submitted": caller(app, "GET", f"/cases/{submitted.case_id}"),
         "get_complete": caller(app, "GET", f"/cases/{complete}"),
         "get_304": caller(
-            app, "GET", f"/cases/{submitted.case_id}", {"If-None-Match": f'"{etag(submitted)}"'}
+            app, "GET", f"/cases/{submitted.case_id}", {"If-None-Match": f'"{etag_of(submitted)}"'}
         ),
         "post": caller(app, "POST", "/cases"),
         "list_50": caller(app, "GET", "/cases?page_size=50"),

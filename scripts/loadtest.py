@@ -267,7 +267,7 @@ def own_server(database_url: str | None, serve_args: list[str]) -> Iterator[str]
     """`casesvc serve` on a free loopback port, in its own process group; always stopped."""
     with tempfile.TemporaryDirectory(prefix="casesvc-load-") as tmp:
         url = database_url or f"sqlite:///{tmp}/load.db"
-        cli = [sys.executable, "-m", "cli", "--database-url", url]
+        cli = [sys.executable, "-m", "casesvc", "--database-url", url]
         subprocess.run([*cli, "db", "upgrade"], cwd=ROOT, check=True, capture_output=True)
         try:
             with running_server(url, *serve_args, log=Path(tmp) / "serve.log") as (base, _):

@@ -91,7 +91,16 @@ def running_server(
     """`casesvc serve` on a free port; yields its base URL and process."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "casesvc",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     environment = dict(env or os.environ, DATABASE_URL=database_url)
     with started([*command, *serve_args], base + "/openapi.json", env=environment, log=log) as p:
         yield base, p

@@ -19,7 +19,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from psycopg import sql
 
-from casesvc import build_service, create_app, db, prepare_database
+from casesvc import db
+from casesvc.api import parts_of
+from casesvc.app import create_app
+from casesvc.bootstrap import build_service, prepare_database
 from casesvc.clock import Clock
 from casesvc.config import MIGRATIONS_DIR, Config
 from casesvc.db import close_all
@@ -149,7 +152,7 @@ def app(config: Config, frozen: freezegun.api.FrozenDateTimeFactory) -> Iterator
     """The app on this test's database; the test itself reads rows through the ``Case``
     model, bound to that database for the test only."""
     app = create_app(config)
-    database = app.extensions["casesvc"].service.database
+    database = parts_of(app).service.database
     with Case.bind_ctx(database):
         yield app
     close_all(database)
@@ -165,12 +168,13 @@ def missing(message: str) -> NoReturn:
 
 def database_of(app: Flask) -> peewee.Database:
     """The database of an app's service (its connection pool)."""
-    database: peewee.Database = app.extensions["casesvc"].service.database
+    database: peewee.Database = parts_of(app).service.database
     return database
 
 
 @pytest.fixture
-def client(app: Flask) -> FlaskClient:
+def http(app: Flask) -> FlaskClient:
+    """Flask's test client for ``app`` (``client`` means an API client, a tenant, here)."""
     return app.test_client()
 
 
@@ -190,7 +194,7 @@ def make_app(config: Config) -> Iterator[Any]:
 
     yield make
     for app in apps:
-        close_all(app.extensions["casesvc"].service.database)
+        close_all(parts_of(app).service.database)
 
 
 @pytest.fixture

@@ -17,7 +17,9 @@ from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from casesvc import create_app, prepare_database
+from casesvc.api import parts_of
+from casesvc.app import create_app
+from casesvc.bootstrap import prepare_database
 from casesvc.clock import FakeClock
 from casesvc.config import Config
 from casesvc.db import close_all
@@ -52,7 +54,7 @@ class LiveServer:
         settings = Config(database_url=database_url, auto_upgrade=True, **config)
         prepare_database(settings)  # as `casesvc serve` does before it starts
         self.app = create_app(settings, clock=clock)
-        self.service: CaseService = self.app.extensions["casesvc"].service
+        self.service: CaseService = parts_of(self.app).service
         self._server = make_server(
             "127.0.0.1", 0, self.app, threaded=True, request_handler=QuietHandler
         )

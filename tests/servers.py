@@ -14,7 +14,7 @@ __all__ = ["ROOT", "cli", "free_port", "running_server", "wait_until_up", "worke
 def cli(database_url: str, *args: str, env: dict[str, str] | None = None) -> str:
     """Run `casesvc ARGS` in a subprocess; returns its stdout."""
     result = subprocess.run(
-        [sys.executable, "-m", "cli", "--database-url", database_url, *args],
+        [sys.executable, "-m", "casesvc", "--database-url", database_url, *args],
         cwd=ROOT,
         env=env or dict(os.environ),
         capture_output=True,

@@ -6,17 +6,17 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flask import current_app
+from flask import Flask, current_app
 
 if TYPE_CHECKING:
     from casesvc.api.database import FlaskDatabase
     from casesvc.api.metrics import Metrics
-    from casesvc.api.render import Renderer
+    from casesvc.representation import Renderer
     from casesvc.service import CaseService
 
 
 @dataclasses.dataclass(frozen=True)
-class AppState:
+class AppParts:
     """What the views share, built once by ``create_app``."""
 
     service: CaseService
@@ -29,7 +29,12 @@ class AppState:
 EXTENSION = "casesvc"
 
 
-def app_state() -> AppState:
-    """The current app's state: the one way views reach the service and its helpers."""
-    state: AppState = current_app.extensions[EXTENSION]
-    return state
+def parts_of(app: Flask) -> AppParts:
+    """The parts ``create_app`` built for ``app``: how tests and tools reach its service."""
+    parts: AppParts = app.extensions[EXTENSION]
+    return parts
+
+
+def current_parts() -> AppParts:
+    """The current app's parts: the one way views reach the service and its helpers."""
+    return parts_of(current_app)

@@ -8,10 +8,11 @@ from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
-from casesvc.api import app_state
-from casesvc.api.render import etag, json_response, location_of
+from casesvc.api import current_parts
+from casesvc.api.responses import json_response, location_of
 from casesvc.api.security import current_client
 from casesvc.lifecycle import Status
+from casesvc.representation import etag_of
 from casesvc.schemas import (
     ApiErrorSchema,
     CaseListQuerySchema,
@@ -55,23 +56,24 @@ IDEMPOTENCY_KEY = {
 }
 
 
-def etag_matches(if_none_match: str | None, etag: str) -> bool:
-    """Whether ``If-None-Match`` names ``etag`` (weak comparison, RFC 9110 13.1.2).
+def etag_matches(if_none_match: str | None, tag: str) -> bool:
+    """Whether ``If-None-Match`` names the ETag ``tag`` (weak comparison, RFC 9110 13.1.2).
 
     Our ETags are hex in quotes, so splitting the header on commas is exact for them.
     """
     if not if_none_match:
         return False
-    quoted = f'"{etag}"'
-    return any(tag.strip().removeprefix("W/") in (quoted, "*") for tag in if_none_match.split(","))
+    quoted = f'"{tag}"'
+    named = (each.strip().removeprefix("W/") for each in if_none_match.split(","))
+    return any(each in (quoted, "*") for each in named)
 
 
-def case_headers(view: CaseSnapshot, tag: str) -> dict[str, str]:
-    """The headers of an answer about ``view``, whose ETag is ``tag``. (``Cache-Control:
+def case_headers(case: CaseSnapshot, tag: str) -> dict[str, str]:
+    """The headers of an answer about ``case``, whose ETag is ``tag``. (``Cache-Control:
     no-store`` comes with every answer under /cases: casesvc/api/security.py.)"""
     headers = {"ETag": f'"{tag}"'}
-    if view.retry_after is not None:
-        headers["Retry-After"] = str(view.retry_after)
+    if case.retry_after is not None:
+        headers["Retry-After"] = str(case.retry_after)
     return headers
 
 
@@ -122,18 +124,18 @@ class CaseCollection(MethodView):
         sent, it creates at most one case.
         """
         key = request.environ.get("HTTP_IDEMPOTENCY_KEY")
-        state = app_state()
+        parts = current_parts()
         try:
-            view = state.service.create(key, client=current_client())
+            case = parts.service.create(key, client=current_client())
         except InvalidIdempotencyKey as exc:
             abort(400, message=str(exc), errors={"headers": {"Idempotency-Key": [str(exc)]}})
-        headers = case_headers(view, etag(view))
-        if view.replayed:
+        headers = case_headers(case, etag_of(case))
+        if case.replayed:
             headers["Idempotent-Replayed"] = "true"
-        elif state.metrics is not None:
-            state.metrics.cases_created.inc()
-        location = location_of(request.script_root, view.case_id)
-        return json_response(state.renderer.case(view), 201, headers, location)
+        elif parts.metrics is not None:
+            parts.metrics.cases_created.inc()
+        location = location_of(request.script_root, case.case_id)
+        return json_response(parts.renderer.case(case), 201, headers, location)
 
     @blp.doc(operationId="listCases", responses=answers(400, "Invalid page_token."))
     @blp.arguments(CaseListQuerySchema, location="query", as_kwargs=True)
@@ -156,14 +158,14 @@ class CaseCollection(MethodView):
         to get the next page. `status` filters on each case's current status. The basic
         view leaves `steps` out; `view=full` includes them.
         """
-        state = app_state()
+        parts = current_parts()
         try:
-            page = state.service.list_cases(
+            page = parts.service.list_cases(
                 client=current_client(), page_size=page_size, page_token=page_token, status=status
             )
         except InvalidPageToken as exc:
             abort(400, message=str(exc), errors={"query": {"page_token": [str(exc)]}})
-        body = state.renderer.page(page.cases, page.next_page_token, full=view is ListView.FULL)
+        body = parts.renderer.page(page.cases, page.next_page_token, full=view is ListView.FULL)
         return json_response(body, 200, {})  # no-store: casesvc/api/security.py
 
 
@@ -214,13 +216,13 @@ class CaseItem(MethodView):
         `complete` (with the full determination). Until complete, `Retry-After` says when
         to look again; send the `ETag` back in `If-None-Match` to get a cheap 304.
         """
-        state = app_state()
+        parts = current_parts()
         try:
-            view = state.service.get(case_id, client=current_client())
+            case = parts.service.get(case_id, client=current_client())
         except CaseNotFound:
             abort(404, message="No case has this id.")
-        tag = etag(view)  # hashed once, for the header and the comparison
-        headers = case_headers(view, tag)
+        tag = etag_of(case)  # hashed once, for the header and the comparison
+        headers = case_headers(case, tag)
         if etag_matches(request.environ.get("HTTP_IF_NONE_MATCH"), tag):
             return Response(None, 304, headers)
-        return json_response(state.renderer.case(view), 200, headers)
+        return json_response(parts.renderer.case(case), 200, headers)

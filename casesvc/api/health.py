@@ -17,7 +17,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
 from casesvc import db
-from casesvc.api import app_state
+from casesvc.api import current_parts
 from casesvc.api.database import FlaskDatabase
 from casesvc.schemas import HealthSchema
 
@@ -74,36 +74,36 @@ class Readiness(MethodView):
         still answers reads, but could create no case). Otherwise 503, naming the failed
         check. Load balancers should route traffic only to instances that answer 200 here.
         """
-        app = app_state()
+        parts = current_parts()
         try:
-            state = current_state(app.database, app.migrations_dir)
+            migrations = migrations_of(parts.database, parts.migrations_dir)
         except LOST as exc:
             log.warning("not ready: database unreachable (%s)", type(exc).__name__)
             not_ready("the database is unreachable.", {"database": "unreachable"})
-        if state.pending:
-            log.warning("not ready: schema behind, pending %s", ", ".join(state.pending))
+        if migrations.pending:
+            log.warning("not ready: schema behind, pending %s", ", ".join(migrations.pending))
             not_ready(
                 "the database schema is behind this version of casesvc: run `casesvc db upgrade`.",
                 {"schema": "behind"},
             )
-        if state.unknown:
-            log.warning("not ready: schema ahead, unknown %s", ", ".join(state.unknown))
+        if migrations.unknown:
+            log.warning("not ready: schema ahead, unknown %s", ", ".join(migrations.unknown))
             not_ready(
                 "the database schema is ahead of this version of casesvc: it has migrations "
                 "this code does not know.",
                 {"schema": "ahead"},
             )
         try:
-            db.write_probe(app.database.database, app.service.clock.now())
+            db.write_probe(parts.database.database, parts.service.clock.now())
         except (*LOST, db.DiskFull) as exc:
             log.warning("not ready: database takes no writes (%s: %s)", type(exc).__name__, exc)
-            app.database.discard_connection()
+            parts.database.discard_connection()
             not_ready("the database takes no writes (disk full or read-only?).", NOT_WRITABLE)
         return OK
 
 
-def current_state(handle: FlaskDatabase, migrations_dir: Path) -> db.SchemaState:
-    """The schema's state, read on this request's connection.
+def migrations_of(handle: FlaskDatabase, migrations_dir: Path) -> db.MigrationStatus:
+    """How the schema compares with the migration files, read on this request's connection.
 
     A connection that fails is discarded, not pooled. Since it may have died while idle (the
     database restarted since), one fresh connection is tried before the database is called
@@ -112,12 +112,12 @@ def current_state(handle: FlaskDatabase, migrations_dir: Path) -> db.SchemaState
     database = handle.database
     database.connect(reuse_if_open=True)
     try:
-        return db.schema_state(database, migrations_dir)
+        return db.migration_status(database, migrations_dir)
     except LOST:
         handle.discard_connection()
     database.connect()
     try:
-        return db.schema_state(database, migrations_dir)
+        return db.migration_status(database, migrations_dir)
     except LOST:
         handle.discard_connection()
         raise

@@ -14,13 +14,7 @@ library picks its storage when it is first imported, so this module imports it o
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import os
-import shutil
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +23,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from werkzeug.exceptions import NotFound
 
-from casesvc.api import app_state
-from casesvc.config import MULTIPROC_VARIABLE, Config
+from casesvc.api import current_parts
 from casesvc.schemas import ApiErrorSchema
 
 blp = Blueprint(
@@ -43,31 +36,6 @@ blp = Blueprint(
 # Seconds: the API answers in well under a millisecond in-process, so the buckets start low.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 UNMATCHED = "unmatched"  # the route label of a request no URL rule matched (a 404 or 405)
-
-
-@contextlib.contextmanager
-def worker_shared_dir(config: Config) -> Iterator[Config]:
-    """``config`` with an empty multiprocess directory, for one run of a multi-worker server
-    with metrics on.
-
-    A directory the operator set (``PROMETHEUS_MULTIPROC_DIR``) is emptied first, as the
-    library requires between runs; otherwise a fresh one is made and removed afterwards. The
-    variable is exported, so that workers that read their config from the environment (and
-    prometheus_client itself) see it too.
-    """
-    if not config.metrics:  # nothing will count: no directory to share
-        yield config
-        return
-    given = config.metrics_dir
-    path = given or Path(tempfile.mkdtemp(prefix="casesvc-metrics-"))
-    for stale in path.glob("*.db"):
-        stale.unlink()
-    os.environ[MULTIPROC_VARIABLE] = str(path)
-    try:
-        yield dataclasses.replace(config, metrics_dir=path)
-    finally:
-        if given is None:
-            shutil.rmtree(path, ignore_errors=True)
 
 
 class Metrics:
@@ -165,7 +133,7 @@ class MetricsText(MethodView):
         scraper's own bearer token (`CASESVC_METRICS_TOKEN`) when one is set, which it must be
         when the server has API tokens; a client's token is refused here.
         """
-        metrics = app_state().metrics
+        metrics = current_parts().metrics
         if metrics is None:
             raise NotFound("Metrics are off on this server (CASESVC_METRICS=1 turns them on).")
         return Response(

@@ -4,7 +4,8 @@ import multiprocessing
 
 import peewee
 
-from casesvc import build_service, db
+from casesvc import db
+from casesvc.bootstrap import build_service
 from casesvc.config import Config
 from casesvc.lifecycle import Status
 from tests.api.test_advance import seconds

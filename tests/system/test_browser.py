@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, expect
 
-from casesvc.api.render import document
 from casesvc.lifecycle import Status
+from casesvc.representation import document
 from casesvc.schemas import CaseSchema
 from casesvc.web import CONTENT_SECURITY_POLICY
 from tests.live import LiveServer, live_server, pause_page_clock
 
-# What the browser sees does not depend on the engine (tests/api covers both engines), so the
+# What the browser sees does not depend on the engine (tests/http covers both engines), so the
 # browser tests run in the SQLite pass only.
 pytestmark = pytest.mark.sqlite_only
 

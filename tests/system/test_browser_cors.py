@@ -19,7 +19,7 @@ from playwright.sync_api import Browser
 from tests.servers import running_server
 from tests.tokens import SECRET_KEY, TOKEN_A
 
-# What the browser sees does not depend on the engine (tests/api covers both engines), so the
+# What the browser sees does not depend on the engine (tests/http covers both engines), so the
 # browser tests run in the SQLite pass only.
 pytestmark = pytest.mark.sqlite_only
 

@@ -8,7 +8,9 @@ import random
 import threading
 from typing import Any
 
-from casesvc import create_app, db
+from casesvc import db
+from casesvc.api import parts_of
+from casesvc.app import create_app
 from casesvc.clock import FakeClock
 from casesvc.config import Config
 from tests.api.test_clock_edges import STATUSES, at, listed_ids, stored
@@ -25,12 +27,12 @@ def _worker_reads(config: Config, ids: list[str], threads: int, start: Any, out:
     lock = threading.Lock()
 
     def reader(seed: int) -> None:
-        client = app.test_client()
+        http = app.test_client()
         order = ids[:]
         random.Random(seed).shuffle(order)
-        seen = {i: (r := client.get(f"/cases/{i}")).json | {"etag": r.headers["ETag"]}
+        seen = {i: (r := http.get(f"/cases/{i}")).json | {"etag": r.headers["ETag"]}
                 for i in order}  # fmt: skip
-        lists = {s: listed_ids(client, s) for s in STATUSES}
+        lists = {s: listed_ids(http, s) for s in STATUSES}
         with lock:
             results.append((seen, lists))
 
@@ -40,7 +42,7 @@ def _worker_reads(config: Config, ids: list[str], threads: int, start: Any, out:
         w.start()
     for w in workers:
         w.join(timeout=60)
-    db.close_all(app.extensions["casesvc"].service.database)
+    db.close_all(parts_of(app).service.database)
     out.put(results)
 
 
@@ -49,12 +51,12 @@ def test_many_workers_at_one_instant_agree(config: Config, make_app: Any) -> Non
     racing to write statuses forward), give identical answers and lists, and the stored
     column ends equal to them."""
     clock = FakeClock(NOW)
-    client = make_app(clock=clock).test_client()
+    http = make_app(clock=clock).test_client()
     ids = []
     for age in AGES:
         clock.set(NOW - dt.timedelta(seconds=age))
-        ids.append(client.post("/cases").json["case_id"])
-    db.close_all(client.application.extensions["casesvc"].service.database)
+        ids.append(http.post("/cases").json["case_id"])
+    db.close_all(parts_of(http.application).service.database)
 
     ctx = multiprocessing.get_context("fork")
     start, out = ctx.Barrier(4), ctx.Queue()
@@ -78,4 +80,4 @@ def test_many_workers_at_one_instant_agree(config: Config, make_app: Any) -> Non
     assert expected_status == [first_seen[i]["status"] for i in ids]
     assert {s: [i for i, e in zip(ids, expected_status, strict=True) if e == s]
             for s in STATUSES} == first_lists  # fmt: skip
-    assert expected_status == [stored(client, i) for i in ids]
+    assert expected_status == [stored(http, i) for i in ids]

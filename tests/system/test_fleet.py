@@ -36,7 +36,7 @@ CONNECTIONS_PER_NODE = 64  # the issue's load: 64 concurrent GETs per node
 def casesvc(database_url: str, *args: str) -> str:
     """The CLI, as QA runs it beside the fleet."""
     result = subprocess.run(
-        [sys.executable, "-m", "cli", "--database-url", database_url, *args],
+        [sys.executable, "-m", "casesvc", "--database-url", database_url, *args],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -21,7 +21,9 @@ from schemathesis import engine
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import events
 
-from casesvc import create_app, db
+from casesvc import db
+from casesvc.api import parts_of
+from casesvc.app import create_app
 from casesvc.clock import FakeClock
 from casesvc.config import Config
 from tests.conftest import T0
@@ -116,10 +118,10 @@ def test_schemathesis_in_process(config: Config) -> None:
     least 200 generated cases, and the run reaches every kind of answer."""
     clock = FakeClock(T0)
     app = create_app(config, clock=clock)
-    client = app.test_client()
+    http = app.test_client()
     for age in AGES:
         clock.set(T0 - dt.timedelta(seconds=age))
-        assert 201 == client.post("/cases").status_code
+        assert 201 == http.post("/cases").status_code
     clock.set(T0)
     schema = schemathesis.openapi.from_wsgi(
         "/openapi.json", app, config=SchemathesisConfig.from_path(CONFIG_FILE)
@@ -127,7 +129,7 @@ def test_schemathesis_in_process(config: Config) -> None:
     try:
         found = run(schema)
     finally:
-        db.close_all(app.extensions["casesvc"].service.database)
+        db.close_all(parts_of(app).service.database)
 
     assert_clean(found, checks=ALL_CHECKS)
     assert {200, 201, 304, 404, 405, 422} <= set(found["answers"])

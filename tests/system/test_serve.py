@@ -18,7 +18,8 @@ from pathlib import Path
 
 from flask import Flask
 
-from casesvc import create_app
+from casesvc.api import parts_of
+from casesvc.app import create_app
 from casesvc.config import Config
 from casesvc.db import close_all
 from casesvc.serving import STOP_SIGNALS, WorkerBoot
@@ -126,7 +127,7 @@ def test_serve_refuses_a_database_behind(empty_database_url: str) -> None:
         [
             sys.executable,
             "-m",
-            "cli",
+            "casesvc",
             "--database-url",
             empty_database_url,
             "serve",
@@ -191,7 +192,7 @@ def test_a_taken_port_is_one_line_and_exit_1(database_url: str) -> None:
             [
                 sys.executable,
                 "-m",
-                "cli",
+                "casesvc",
                 "--database-url",
                 database_url,
                 "serve",
@@ -217,7 +218,7 @@ def test_the_worker_loader_survives_pickling(config: Config) -> None:
     odd = dataclasses.replace(config, processing_after=7.0)
     loader = pickle.loads(pickle.dumps(WorkerBoot(functools.partial(create_app, odd))))
     app = loader.app_factory()
-    service = app.extensions["casesvc"].service
+    service = parts_of(app).service
     close_all(service.database)
 
     assert dt.timedelta(seconds=7) == service.lifecycle.processing_after

@@ -54,7 +54,7 @@ def test_bad_thresholds_are_refused(env: dict[str, str]) -> None:
         Config.from_env(env)
 
 
-# -- CORS origins and bearer tokens (the app's side is in tests/api/test_security.py) ---------
+# -- CORS origins and bearer tokens (the app's side is in tests/http/test_security.py) ---------
 
 
 def test_cors_origins_come_from_the_environment() -> None:

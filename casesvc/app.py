@@ -1,0 +1,114 @@
+"""The Flask application factory: ``create_app(config)`` wires the API, the web UI and the
+service together. ``casesvc.wsgi:app`` is the one module-level app."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from importlib.metadata import version
+from typing import Any
+
+import swagger_ui_bundle
+from flask import Flask, request, send_from_directory
+
+from casesvc.api import EXTENSION, AppParts, metrics, security
+from casesvc.api.database import FlaskDatabase
+from casesvc.api.spec import make_api
+from casesvc.bootstrap import build_service
+from casesvc.clock import Clock
+from casesvc.config import Config
+from casesvc.redaction import redact
+from casesvc.representation import Renderer
+
+__all__ = ["create_app"]
+
+API_INFO = {
+    "description": (
+        "Prior-authorization cases. `POST /cases` starts a case; it then moves from "
+        "`submitted` to `processing` (10 s) to `complete` (30 s), which `GET /cases/{case_id}` "
+        "shows. Every error answers with the `ApiError` body."
+    ),
+}
+
+
+class CasesvcFlask(Flask):
+    """Flask, minus a check it repeats on every request for nothing here."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._is_async: dict[Any, bool] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Flask asks ``inspect`` whether each hook and view is a coroutine function, a dozen
+        times per request (about 8% of a GET). A function's answer never changes, so it is
+        asked once per function; an async one still goes through Flask's own wrapping."""
+        key = getattr(func, "__func__", func)  # a MethodView's bound method: its function
+        is_async = self._is_async.get(key)
+        if is_async is None:
+            is_async = self._is_async[key] = inspect.iscoroutinefunction(func)
+        return super().ensure_sync(func) if is_async else func
+
+    def log_exception(self, exc_info: Any) -> None:
+        """Flask's line for an unhandled error, whose path is redacted as the access log's
+        (a client may have put a token there)."""
+        self.logger.error(
+            f"Exception on {redact(request.path)} [{request.method}]", exc_info=exc_info
+        )
+
+
+def create_app(config: Config | None = None, *, clock: Clock | None = None) -> Flask:
+    """The Flask application. Without ``config``, it is read from the environment.
+
+    It does no I/O of its own: the database is reached per request, and its migrations are
+    applied beforehand (``prepare_database``, ``casesvc db upgrade``).
+    """
+    config = config or Config.from_env()
+    app = CasesvcFlask(__name__)
+    app.config.update(
+        TESTING=config.testing,
+        API_TITLE="casesvc",
+        API_VERSION=version("casesvc"),  # the one version: the package metadata
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        OPENAPI_SWAGGER_UI_URL="/docs/static/",
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    # werkzeug's routing redirects a doubled slash to a URL on the request's own Host header,
+    # which any client sets (an open redirect): a doubled slash is a 404 instead. Set before
+    # any route is added, which takes it from the map. (No route ends in a slash, so the other
+    # routing redirect, to add one, never happens: tests/http/test_hostile.py checks both.)
+    app.url_map.merge_slashes = False
+    # First, so that every request is timed and counted, those refused by a hook included.
+    counters = metrics.Metrics(config.metrics_dir) if config.metrics else None
+    if counters is not None:
+        metrics.install(app, counters)
+    service = build_service(config, clock)
+    database = FlaskDatabase(service.database)
+    app.extensions[EXTENSION] = AppParts(
+        service=service,
+        database=database,
+        renderer=Renderer(),
+        metrics=counters,
+        migrations_dir=config.migrations_dir,
+    )
+
+    @app.get("/docs/static/<path:filename>")
+    def swagger_ui_static(filename: str) -> Any:
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)
+
+    from casesvc.api.cases import blp as cases_blp
+    from casesvc.api.health import blp as health_blp
+
+    api = make_api(app, API_INFO)
+    api.register_blueprint(cases_blp)
+    api.register_blueprint(metrics.blp)
+    api.register_blueprint(health_blp)
+    database.init_app(app, api)
+    security.install(app, api, config)
+
+    from casesvc.web import blp as web_blp
+
+    app.register_blueprint(web_blp)  # plain Flask: the UI stays out of the OpenAPI document
+    return app

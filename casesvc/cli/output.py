@@ -1,0 +1,231 @@
+"""What the ``casesvc`` command prints: case JSON as the API sends it, tables, durations in
+words, the readable case for ``show`` and the live view for ``watch``. The commands in
+casesvc/cli/ only call these."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import textwrap
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import click
+
+from casesvc.lifecycle import Status
+from casesvc.representation import document
+from casesvc.schemas import STATUSES, CaseListItemSchema, CaseSchema
+from casesvc.service import CaseSnapshot
+
+WRAP = 88
+
+
+def case_json(case: CaseSnapshot) -> str:
+    """The case exactly as ``GET /cases/{case_id}`` sends it at this instant, indented."""
+    return dump_json(CaseSchema().dump(document(case)))
+
+
+def cases_json(cases: Iterable[CaseSnapshot]) -> str:
+    """A JSON array of the list's basic view."""
+    docs = [document(case, full=False) for case in cases]
+    return dump_json(CaseListItemSchema(many=True).dump(docs))
+
+
+def dump_json(value: Any) -> str:
+    return json.dumps(value, indent=2)
+
+
+def duration(delta: dt.timedelta) -> str:
+    """A span as the web UI shows it, in whole seconds (floored), at most two units:
+    ``45 s``, ``3 min 05 s``, ``2 h 04 min``, ``11,574 d 1 h``."""
+    whole = math.floor(delta.total_seconds())
+    sign, s = ("-", -whole) if whole < 0 else ("", whole)
+    m, h, d = s // 60, s // 3600, s // 86400
+    if s < 60:
+        text = f"{s} s"
+    elif m < 60:
+        text = f"{m} min {s % 60:02d} s"
+    elif h < 24:
+        text = f"{h} h {m % 60:02d} min"
+    else:
+        text = f"{d:,} d {h % 24} h"
+    return sign + text
+
+
+class Duration(click.ParamType):
+    """A span of time: seconds (``90``, ``1.5``), or a number with a unit: ``90s``, ``5m``,
+    ``2h``, ``1d``."""
+
+    name = "duration"
+    UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, dt.timedelta):
+            return value
+        text = str(value).strip().lower()
+        scale = self.UNITS.get(text[-1:], None)
+        number = text[:-1] if scale is not None else text
+        try:
+            seconds = float(number) * (scale or 1)
+        except ValueError:
+            self.fail(
+                f"{value!r} is not a duration: give seconds, or a number with a unit "
+                "(90s, 5m, 2h, 1d)",
+                param,
+                ctx,
+            )
+        if not math.isfinite(seconds):
+            self.fail("must be a finite number of seconds", param, ctx)
+        try:
+            return dt.timedelta(seconds=seconds)
+        except OverflowError:
+            self.fail("is too large", param, ctx)
+
+
+def table(rows: Sequence[Sequence[str]]) -> str:
+    """Columns padded to their widest cell, two spaces apart."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+CASE_TABLE_HEADER = ("ID", "CLIENT", "CREATED (UTC)", "STATUS", "AGE", "PROCEDURE", "MET")
+
+
+def case_table(cases: Sequence[CaseSnapshot]) -> str:
+    """The ``list`` table: id, client, creation time, status, age, procedure, criteria met."""
+    rows: list[Sequence[str]] = [CASE_TABLE_HEADER]
+    rows += [
+        (
+            case.case_id,
+            case.client,
+            f"{case.created_at:%Y-%m-%d %H:%M:%S}",
+            case.status.value,
+            duration(case.age),
+            case.determination.procedure_name,
+            met(case),
+        )
+        for case in cases
+    ]
+    return table(rows) if cases else table(rows) + "\n(no cases)"
+
+
+def advanced(case: CaseSnapshot) -> str:
+    """One line per fast-forwarded case."""
+    return (
+        f"{case.case_id}  {case.status.value:<10}  age {duration(case.age)}"
+        f"  (fast-forwarded {duration(case.fast_forwarded)} in all)"
+    )
+
+
+def met(case: CaseSnapshot) -> str:
+    if case.status is not Status.COMPLETE:
+        return "-"
+    return "yes" if case.determination.is_met else "no"
+
+
+def describe(case: CaseSnapshot, lifecycle_length: dt.timedelta) -> str:
+    """The readable view of a case for ``show``."""
+    d = case.determination
+    if case.retry_after is None:
+        next_stage = "none: the review is complete"
+    else:
+        next_stage = f"{STATUSES[case.status.rank + 1]} in {case.retry_after} s"
+    if case.last_advanced_at is None:
+        forwarded = "no"
+    else:
+        last = f"{case.last_advanced_at:%Y-%m-%d %H:%M:%S} UTC"
+        forwarded = f"{duration(case.fast_forwarded)}, last at {last}"
+    fields = [
+        ("client", case.client),
+        ("status", case.status.value),
+        ("age", f"{duration(case.age)} of the {duration(lifecycle_length)} review"),
+        ("created", f"{case.created_at:%Y-%m-%d %H:%M:%S} UTC"),
+        ("next stage", next_stage),
+        ("fast-forwarded", forwarded),
+        ("procedure", d.procedure_name),
+        ("CPT codes", ", ".join(d.cpt_codes)),
+        ("criteria met", {"-": "not decided until complete"}.get(met(case), met(case))),
+    ]
+    doc = document(case)
+    lines = [case.case_id, *(f"  {name:<15} {value}" for name, value in fields)]
+    summary = doc["summary"] or "appears once the case is processing"
+    lines.append(wrap(summary, first="  summary         ", rest=" " * 18))
+    if not doc["steps"]:
+        lines.append("  steps           appear once the case is complete")
+        return "\n".join(lines)
+    lines += ["", f"steps ({len(doc['steps'])})"]
+    for step in doc["steps"]:
+        lines += describe_step(step)
+    return "\n".join(lines)
+
+
+def describe_step(step: dict[str, Any]) -> list[str]:
+    verdict = "met" if step["is_met"] else "not met"
+    lines = [
+        wrap(step["question"], first=f"  {step['key']:>2}. ", rest=" " * 6),
+        f"      decision: {step['decision']} ({verdict}) -> next {step['next_step']}",
+    ]
+    for option in step["options"]:
+        if option["selected"]:
+            lines.append(wrap(option["text"], first=f"        {option['key']}. ", rest=" " * 11))
+    return lines
+
+
+def wrap(text: str, *, first: str, rest: str) -> str:
+    return textwrap.fill(
+        " ".join(text.split()), width=WRAP, initial_indent=first, subsequent_indent=rest
+    )
+
+
+def status_line(case: CaseSnapshot, now: dt.datetime) -> str:
+    detail = {
+        Status.SUBMITTED: "waiting for review",
+        Status.PROCESSING: "summary ready",
+        Status.COMPLETE: f"criteria {'met' if case.determination.is_met else 'not met'}",
+    }[case.status]
+    return f"{now:%H:%M:%S}  {case.status.value:<10}  at {duration(case.age)}  {detail}"
+
+
+def follow(
+    read: Callable[[], CaseSnapshot],
+    now: Callable[[], dt.datetime],
+    total: float,
+    wait: Callable[[], None],
+    on_status: Callable[[Status], None],
+) -> None:
+    """``watch``'s loop: a progress bar over the review, a line at each status change,
+    until the case is complete. ``read`` reads the case, ``wait`` waits between reads."""
+    case = read()
+    status: Status | None = None
+    bar = click.progressbar(
+        length=round(total * 10),
+        label=f"watching {case.case_id}",
+        show_eta=False,
+        show_percent=False,
+        item_show_func=lambda item: item,
+    )
+    with bar:
+        while True:
+            if case.status is not status:
+                status = case.status
+                on_status(status)
+                above_bar(bar, status_line(case, now()))
+            age = case.age.total_seconds()
+            step = min(bar.length or 0, round(age * 10)) - bar.pos
+            bar.update(max(step, 0), f"{math.floor(min(age, total))}/{total:g} s {status}")
+            if status is Status.COMPLETE:
+                return
+            wait()
+            case = read()
+
+
+def above_bar(bar: Any, line: str) -> None:
+    """Print a line above a live progress bar (on a terminal), or just print it."""
+    if getattr(bar, "_is_atty", False):
+        click.echo("\r\x1b[2K" + line)
+        bar._last_line = None  # draw the bar again below the line
+        bar.render_progress()
+    else:
+        click.echo(line)
