@@ -251,7 +251,7 @@ class Config:
             ("complete_after", "CASESVC_COMPLETE_AFTER"),
         ):
             if env.get(key):
-                values[name] = _seconds(key, env[key])
+                values[name] = _parse_seconds(key, env[key])
         if env.get("CASESVC_SECRET_KEY"):
             values["secret_key"] = env["CASESVC_SECRET_KEY"]
         if env.get("CASESVC_CORS_ORIGINS", "").strip():
@@ -283,7 +283,7 @@ class Config:
         return cls(**values)  # type: ignore[arg-type]
 
 
-def _seconds(key: str, raw: str) -> float:
+def _parse_seconds(key: str, raw: str) -> float:
     try:
         value = float(raw)
     except ValueError:

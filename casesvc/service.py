@@ -76,7 +76,7 @@ class CaseSnapshot:
     replayed: bool = False
 
     @property
-    def fast_forwarded(self) -> dt.timedelta:
+    def fast_forwarded_by(self) -> dt.timedelta:
         """How far the case's timeline has been moved forward in all."""
         return self.created_at - self.timeline_started_at
 

@@ -10,12 +10,14 @@ The query is still written with peewee, and peewee still decides the SQL.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import peewee
 
-Converter = Callable[[Any], Any]
+# What peewee does to a Python value before it reaches the driver (a field's ``db_value``).
+ToDatabase = Callable[[Any], Any]
 
 
 def _identity(value: Any) -> Any:
@@ -26,11 +28,12 @@ class Slot:
     """A named parameter: a sentinel to build the query with, and the converter peewee
     would apply to a real value in that place (a field's ``db_value``)."""
 
-    _counter = 0
+    # Sentinels must differ between any two slots, whichever thread makes them: ``next`` on
+    # an ``itertools.count`` is one indivisible step under the GIL, where ``+= 1`` is not.
+    _numbers = itertools.count(1)
 
-    def __init__(self, kind: type, converter: Converter = _identity) -> None:
-        Slot._counter += 1
-        n = Slot._counter
+    def __init__(self, kind: type, converter: ToDatabase = _identity) -> None:
+        n = next(Slot._numbers)
         self.converter = converter
         self.sentinel: Any
         if kind is dt.datetime:
@@ -51,7 +54,7 @@ class Statement:
         self.database = database
         self.sql, params = query.bind(database).sql()
         self._params = list(params)
-        self._places: list[tuple[int, str, Converter]] = []
+        self._places: list[tuple[int, str, ToDatabase]] = []
         by_value = {slot.converter(slot.sentinel): (name, slot) for name, slot in slots.items()}
         for index, value in enumerate(self._params):
             if isinstance(value, str | int) and value in by_value:

@@ -170,6 +170,9 @@ class CaseStore:
     # -- compiled statements (see casesvc/sqlcache.py) ---------------------------------------
 
     def _statement(self, key: tuple[Any, ...], build: Callable[[], Statement]) -> Statement:
+        """The statement for ``key``, built on first use. Threads need no lock here: two that
+        both miss each build a whole, correct statement (its slots' sentinels are unique,
+        casesvc/sqlcache.py), and the dictionary keeps one of them."""
         statement = self._statements.get(key)
         if statement is None:
             statement = self._statements[key] = build()

@@ -11,7 +11,7 @@ def _text(description: str, *, required: bool = True) -> dict[str, object]:
     return {"description": description, "required": required, "schema": {"type": "string"}}
 
 
-def _seconds(description: str, *, required: bool) -> dict[str, object]:
+def _seconds_header(description: str, *, required: bool) -> dict[str, object]:
     schema = {"type": "integer", "minimum": 1}
     return {"description": description, "required": required, "schema": schema}
 
@@ -21,7 +21,7 @@ HEADERS: dict[str, dict[str, object]] = {
         "description": "Seconds until the case's status next changes (absent once complete).",
         "schema": {"type": "integer", "minimum": 1},
     },
-    "RetryAfterError": _seconds("Seconds to wait before trying again.", required=True),
+    "RetryAfterError": _seconds_header("Seconds to wait before trying again.", required=True),
     "CacheControl": _text("Always `no-store`: cases hold clinical data."),
     "CacheControlProbe": _text("Always `no-store`: a cached verdict would mislead."),
     "ETag": _text("Entity tag of this representation, for `If-None-Match`."),

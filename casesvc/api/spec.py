@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 ERROR_KEYS = ("code", "status", "message", "errors")
 
 
-class Converter(OpenAPIConverter):
+class KeepsAdditionalProperties(OpenAPIConverter):
     def schema2jsonschema(self, schema: Any) -> dict[str, Any]:
         """apispec drops ``additionalProperties`` from a schema with a description: keep it."""
         jsonschema: dict[str, Any] = super().schema2jsonschema(schema)
@@ -35,7 +35,7 @@ class Converter(OpenAPIConverter):
 
 
 class Plugin(MarshmallowPlugin):
-    Converter = Converter
+    Converter = KeepsAdditionalProperties  # the name apispec looks up
 
 
 def enum_reference(converter: Any, field: fields.Field, ret: dict[str, Any], **_: Any) -> dict:

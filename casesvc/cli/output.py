@@ -115,7 +115,7 @@ def advanced(case: CaseSnapshot) -> str:
     """One line per fast-forwarded case."""
     return (
         f"{case.case_id}  {case.status.value:<10}  age {duration(case.age)}"
-        f"  (fast-forwarded {duration(case.fast_forwarded)} in all)"
+        f"  (fast-forwarded {duration(case.fast_forwarded_by)} in all)"
     )
 
 
@@ -136,7 +136,7 @@ def describe(case: CaseSnapshot, lifecycle_length: dt.timedelta) -> str:
         forwarded = "no"
     else:
         last = f"{case.last_advanced_at:%Y-%m-%d %H:%M:%S} UTC"
-        forwarded = f"{duration(case.fast_forwarded)}, last at {last}"
+        forwarded = f"{duration(case.fast_forwarded_by)}, last at {last}"
     fields = [
         ("client", case.client),
         ("status", case.status.value),

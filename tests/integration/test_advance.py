@@ -22,20 +22,20 @@ def seconds(value: float) -> dt.timedelta:
 def test_advance_by_crosses_each_boundary(
     service: CaseService, by: float, expected: Status
 ) -> None:
-    """Advancing by a duration gives the status that age implies, in the view and the row."""
+    """Advancing by a duration gives the status that age implies, in the snapshot and the row."""
     case_id = service.create().case_id
 
-    view = service.advance(case_id, by=seconds(by))
+    case = service.advance(case_id, by=seconds(by))
 
-    assert (expected, expected.value) == (view.status, Case.get_by_id(case_id).status)
-    assert seconds(by) == view.age
+    assert (expected, expected.value) == (case.status, Case.get_by_id(case_id).status)
+    assert seconds(by) == case.age
 
 
 def test_advance_moves_only_the_timeline(service: CaseService) -> None:
     """created_at stays put; the timeline start moves earlier and the instant is recorded."""
     case_id = service.create().case_id
 
-    view = service.advance(case_id, by=seconds(15))
+    case = service.advance(case_id, by=seconds(15))
     row = Case.get_by_id(case_id)
 
     assert (T0, T0 - seconds(15), T0) == (
@@ -43,7 +43,7 @@ def test_advance_moves_only_the_timeline(service: CaseService) -> None:
         row.timeline_started_at,
         row.last_advanced_at,
     )
-    assert (seconds(15), T0) == (view.fast_forwarded, view.last_advanced_at)
+    assert (seconds(15), T0) == (case.fast_forwarded_by, case.last_advanced_at)
 
 
 def test_advances_add_up(service: CaseService, frozen: FrozenDateTimeFactory) -> None:
@@ -52,12 +52,12 @@ def test_advances_add_up(service: CaseService, frozen: FrozenDateTimeFactory) ->
     frozen.tick(3)
 
     service.advance(case_id, by=seconds(5))
-    view = service.advance(case_id, by=seconds(5))
+    case = service.advance(case_id, by=seconds(5))
 
     assert (seconds(13), seconds(10), Status.PROCESSING) == (
-        view.age,
-        view.fast_forwarded,
-        view.status,
+        case.age,
+        case.fast_forwarded_by,
+        case.status,
     )
 
 
@@ -77,12 +77,12 @@ def test_advance_to_moves_just_far_enough(
     case_id = service.create().case_id
     frozen.tick(elapsed)
 
-    view = service.advance(case_id, to=to)
+    case = service.advance(case_id, to=to)
 
     assert (to, seconds(age), seconds(age - elapsed)) == (
-        view.status,
-        view.age,
-        view.fast_forwarded,
+        case.status,
+        case.age,
+        case.fast_forwarded_by,
     )
 
 
@@ -94,11 +94,11 @@ def test_advance_to_the_current_stage_changes_nothing(
     case_id = service.create().case_id
     frozen.tick(service.lifecycle.starts_after(to) + seconds(1))
 
-    view = service.advance(case_id, to=to)
+    case = service.advance(case_id, to=to)
 
     assert (to, dt.timedelta(0), None) == (
-        view.status,
-        view.fast_forwarded,
+        case.status,
+        case.fast_forwarded_by,
         Case.get_by_id(case_id).last_advanced_at,
     )
 
@@ -166,10 +166,10 @@ def test_advance_all(service: CaseService, frozen: FrozenDateTimeFactory) -> Non
     frozen.tick(5)
     newer = service.create().case_id
 
-    views = service.advance_all(seconds(10))
+    cases = service.advance_all(seconds(10))
 
     assert [(newer, Status.PROCESSING), (older, Status.PROCESSING)] == [
-        (v.case_id, v.status) for v in views
+        (v.case_id, v.status) for v in cases
     ]
     assert {older, newer} == {
         v.case_id for v in service.list_cases(status=Status.PROCESSING).cases

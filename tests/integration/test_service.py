@@ -31,11 +31,11 @@ def test_status_at_boundaries(
 
 def test_create_commits_the_row(service: CaseService) -> None:
     """A created case is committed, submitted, and its timeline starts at created_at."""
-    view = service.create()
-    row = Case.get_by_id(view.case_id)
+    case = service.create()
+    row = Case.get_by_id(case.case_id)
 
-    assert (Status.SUBMITTED, "submitted") == (view.status, row.status)
-    assert row.created_at == row.timeline_started_at == view.created_at
+    assert (Status.SUBMITTED, "submitted") == (case.status, row.status)
+    assert row.created_at == row.timeline_started_at == case.created_at
     assert row.determination in service.catalog.keys
 
 
