@@ -3,8 +3,6 @@ service together. ``casesvc.wsgi:app`` is the one module-level app."""
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable
 from importlib.metadata import version
 from typing import Any
 
@@ -32,21 +30,7 @@ API_INFO = {
 
 
 class CasesvcFlask(Flask):
-    """Flask, minus a check it repeats on every request for nothing here."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._is_async: dict[Any, bool] = {}
-
-    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
-        """Flask asks ``inspect`` whether each hook and view is a coroutine function, a dozen
-        times per request (about 8% of a GET). A function's answer never changes, so it is
-        asked once per function; an async one still goes through Flask's own wrapping."""
-        key = getattr(func, "__func__", func)  # a MethodView's bound method: its function
-        is_async = self._is_async.get(key)
-        if is_async is None:
-            is_async = self._is_async[key] = inspect.iscoroutinefunction(func)
-        return super().ensure_sync(func) if is_async else func
+    """Flask, whose line for an unhandled error redacts the path."""
 
     def log_exception(self, exc_info: Any) -> None:
         """Flask's line for an unhandled error, whose path is redacted as the access log's

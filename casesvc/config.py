@@ -134,7 +134,7 @@ class Config:
     # credential, never a client's. Required with metrics and API tokens both on.
     metrics_token: str = dataclasses.field(default="", repr=False)
     # Count requests for /metrics (CASESVC_METRICS=1). Off by default: `make bench` measured it
-    # at well over 5% of a GET's throughput with several workers (docs/performance.md).
+    # as a real cost to a GET's throughput with several workers (docs/performance.md).
     metrics: bool = False
 
     @property

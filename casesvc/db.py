@@ -60,7 +60,7 @@ class PostgresPool(PooledPostgresqlDatabase):
 
     peewee asks the server (``SELECT 1``) whether an idle pooled connection still lives each
     time one is checked out: a second round trip for every request, now that a request takes
-    its connection from the pool (docs/performance.md: it cost a GET 40% of its throughput).
+    its connection from the pool (what it cost a GET: docs/performance.md).
     The driver's own state says whether a connection is closed or broken; one the server
     dropped while it sat idle fails at its first query instead, and that request answers 503
     and discards it (casesvc/api/database.py). ``_is_closed`` is the pool's hook for this

@@ -40,7 +40,7 @@ from casesvc.config import MULTIPROC_VARIABLE, Config
 from casesvc.redaction import redact, redact_access_record
 
 # Measured on the 2-core benchmark machine (docs/performance.md, "Sizing"): two workers per core
-# serve 15-20% more than one. A worker runs Python on one core at a time (the GIL) and leaves it
+# serve more than one. A worker runs Python on one core at a time (the GIL) and leaves it
 # idle while its threads wait on the socket, the database or each other; a second worker per
 # core fills those gaps. More than two per core gained nothing measurable.
 WORKERS_PER_CORE = 2

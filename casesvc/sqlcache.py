@@ -1,7 +1,7 @@
 """Peewee queries compiled to SQL once, then run many times with fresh values.
 
 Building a query's SQL text costs peewee several times more than SQLite takes to run it
-(about 200 µs against 20 µs for a case lookup by id). The service's hot queries have a fixed
+(docs/performance.md has the figures). The service's hot queries have a fixed
 shape, so each is built once with *sentinel* values; the places where the sentinels land in
 the parameter list are recorded, and every call runs the cached text with real values there.
 The query is still written with peewee, and peewee still decides the SQL.

@@ -82,8 +82,8 @@ def answers(status: int, description: str) -> dict[int, Any]:
     body, as ``description`` says, then no token (401) and no database (503).
 
     Documented in the operation's one ``blp.doc``: flask-smorest's ``alt_response`` would
-    wrap the view in one more function per answer, each a call on every request (about 4%
-    of a GET, docs/performance.md).
+    wrap the view in one more function per answer, each a call (and a proxy lookup) on every
+    request (docs/performance.md).
     """
     return {
         status: {

@@ -148,9 +148,9 @@ def add_security_headers(app: Flask) -> None:
     """Every answer of the app's carries the security headers, and answers about cases or
     health verdicts ``Cache-Control: no-store``, unless the view set its own.
 
-    Added as WSGI middleware, to the header list the app hands the server: about 5 µs less
-    per request than an ``after_request`` hook, which adds them to werkzeug ``Headers`` that
-    werkzeug then copies again for the server (docs/performance.md).
+    Added as WSGI middleware, to the header list the app hands the server, rather than by an
+    ``after_request`` hook, which adds them to werkzeug ``Headers`` that werkzeug then copies
+    again for the server (what that saves: docs/performance.md).
     """
     app.wsgi_app = DefaultHeaders(app.wsgi_app)  # type: ignore[method-assign]
 

@@ -54,8 +54,8 @@ TOKEN_BYTES = 32
     "--workers",
     type=click.IntRange(1, 64),
     help="Worker processes (granian workers). Default: two per core, at most 8. A worker runs "
-    "Python on one core at a time and leaves it idle while it waits; on 2 cores, 4 workers "
-    "served 15-20% more than 2, and more than 4 no more.",
+    "Python on one core at a time and leaves it idle while it waits, so two per core serve "
+    "more than one (docs/performance.md).",
 )
 @click.option(
     "--threads",
@@ -81,7 +81,7 @@ TOKEN_BYTES = 32
     "--access-log",
     is_flag=True,
     help="Log one line per request (method, path without query string, status, ms) on "
-    "stdout. Off by default: it costs about 20% of throughput (docs/performance.md).",
+    "stdout. Off by default: it costs throughput (docs/performance.md).",
 )
 @click.option(
     "--grace-period",
