@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import urllib.request
+import zipfile
 from collections.abc import Iterator
 from importlib.metadata import version
 from pathlib import Path
@@ -39,9 +40,9 @@ def new_venv(path: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The bin/ of a fresh venv holding the built wheel and the pinned runtime only."""
-    root = tmp_path_factory.mktemp("wheel")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """casesvc's wheel, built from a copy of the checkout as a clean clone has it."""
+    root = tmp_path_factory.mktemp("build")
     dist, source = root / "dist", root / "source"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*NOT_SOURCE))
     built = run(
@@ -50,7 +51,14 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         env=clean_env(),
     )
     assert 0 == built.returncode, built.stderr
-    (wheel,) = dist.glob("casesvc-*.whl")
+    (found,) = dist.glob("casesvc-*.whl")
+    return found
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory, wheel: Path) -> Iterator[Path]:
+    """The bin/ of a fresh venv holding the built wheel and the pinned runtime only."""
+    root = tmp_path_factory.mktemp("wheel")
     bin_dir = new_venv(root / "venv")
     lock = str(ROOT / "requirements.lock")
     result = run([str(bin_dir / "python"), *PIP, "-c", lock, str(wheel)], root, clean_env())
@@ -71,6 +79,26 @@ def call(url: str, method: str = "GET") -> tuple[int, str, bytes]:
     request = urllib.request.Request(url, method=method)
     with urllib.request.urlopen(request, timeout=10) as response:
         return response.status, response.headers.get("Content-Type", ""), response.read()
+
+
+def test_the_wheel_installs_only_the_casesvc_package(wheel: Path, installed: Path) -> None:
+    """Nothing but casesvc lands in site-packages (no top-level `cli` module to clash with
+    another package's), and the command runs from the package, also as `python -m casesvc`."""
+    with zipfile.ZipFile(wheel) as archive:
+        top = {name.split("/", 1)[0] for name in archive.namelist()}
+    dist_info = f"casesvc-{version('casesvc')}.dist-info"
+    as_module = run(
+        [str(installed / "python"), "-m", "casesvc", "--version"], ROOT.parent, clean_env()
+    )
+
+    assert {"casesvc", dist_info} == top
+    assert (
+        "casesvc.cli:main" in zipfile.ZipFile(wheel).read(f"{dist_info}/entry_points.txt").decode()
+    )
+    assert (0, f"casesvc, version {version('casesvc')}\n") == (
+        as_module.returncode,
+        as_module.stdout,
+    )
 
 
 def test_the_wheel_installs_and_runs_anywhere(
