@@ -53,9 +53,6 @@ EDGES: list[tuple[dt.timedelta, Status, int | None]] = [
     (dt.timedelta(seconds=30) + US, Status.COMPLETE, None),
 ]
 EDGE_IDS = ["10s-1us", "10s", "10s+1us", "30s-1us", "30s", "30s+1us"]
-SHARED_ASSETS = Path(__file__).resolve().parent.parent.parent / "shared" / "seed" / "assets"
-# In CI the reference files sit beside the clone, so tests that read them must run there.
-REFERENCE_MISSING = not SHARED_ASSETS.is_dir() and not os.environ.get("CI")
 
 
 # The suite runs once per engine: on SQLite by default, and on PostgreSQL when
