@@ -31,7 +31,7 @@ import urllib.request
 from pathlib import Path
 
 from casesvc.serving import DEFAULT_THREADS, default_workers
-from scripts.servers import free_port, started
+from devtools.servers import free_port, started
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"

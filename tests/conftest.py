@@ -208,7 +208,7 @@ def browser() -> Iterator[Any]:
     (where .ci/run installs it) and skips the browser tests elsewhere."""
     from playwright.sync_api import sync_playwright
 
-    from tests.live import CHROMIUM, launch_chromium
+    from devtools.live import CHROMIUM, launch_chromium
 
     if not CHROMIUM.exists():
         missing(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
