@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
@@ -200,6 +201,24 @@ def service(config: Config, frozen: freezegun.api.FrozenDateTimeFactory) -> Iter
     with service.database.connection_context(), Case.bind_ctx(service.database):
         yield service
     close_all(service.database)
+
+
+Executed = list[tuple[str, list[Any]]]
+
+
+@pytest.fixture
+def executed_sql(caplog: pytest.LogCaptureFixture) -> Callable[[Callable[[], object]], Executed]:
+    """executed_sql(run) -> the ``(sql, params)`` of each statement ``run()`` executes, in
+    order, read from peewee's own query log (``Database.execute_sql`` logs each one on the
+    ``peewee`` logger at DEBUG): what really ran, without reaching into the store."""
+
+    def executed(run: Callable[[], object]) -> Executed:
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, logger="peewee"):
+            run()
+        return [record.msg for record in caplog.records if record.name == "peewee"]
+
+    return executed
 
 
 @pytest.fixture(scope="session")
