@@ -30,8 +30,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-from casesvc.serving import DEFAULT_THREADS, default_workers
-from scripts.servers import free_port, started
+from casesvc.config import DEFAULT_THREADS
+from casesvc.serving import default_workers
+from devtools.servers import free_port, started
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"

@@ -94,7 +94,8 @@ def serve_on_gunicorn(port: int, workers: int) -> None:
 
 def serve_on_granian(port: int, workers: int, app_factory: Any = create_app) -> None:
     """granian with `casesvc serve`'s own settings (threads, limits, no access log)."""
-    from casesvc.serving import DEFAULT_THREADS, serve
+    from casesvc.config import DEFAULT_THREADS
+    from casesvc.serving import serve
 
     serve(
         app_factory,

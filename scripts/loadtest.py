@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from scripts.servers import ROOT, running_server
+from devtools.servers import ROOT, running_server
 
 MAX_DURATION = 600.0
 MAX_CLIENTS = 256

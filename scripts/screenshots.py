@@ -16,7 +16,7 @@ from playwright.sync_api import Page, sync_playwright
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.live import (  # noqa: E402
+from devtools.live import (  # noqa: E402
     START,
     LiveServer,
     launch_chromium,

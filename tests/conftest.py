@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
@@ -53,9 +54,6 @@ EDGES: list[tuple[dt.timedelta, Status, int | None]] = [
     (dt.timedelta(seconds=30) + US, Status.COMPLETE, None),
 ]
 EDGE_IDS = ["10s-1us", "10s", "10s+1us", "30s-1us", "30s", "30s+1us"]
-SHARED_ASSETS = Path(__file__).resolve().parent.parent.parent / "shared" / "seed" / "assets"
-# In CI the reference files sit beside the clone, so tests that read them must run there.
-REFERENCE_MISSING = not SHARED_ASSETS.is_dir() and not os.environ.get("CI")
 
 
 # The suite runs once per engine: on SQLite by default, and on PostgreSQL when
@@ -205,13 +203,31 @@ def service(config: Config, frozen: freezegun.api.FrozenDateTimeFactory) -> Iter
     close_all(service.database)
 
 
+Executed = list[tuple[str, list[Any]]]
+
+
+@pytest.fixture
+def executed_sql(caplog: pytest.LogCaptureFixture) -> Callable[[Callable[[], object]], Executed]:
+    """executed_sql(run) -> the ``(sql, params)`` of each statement ``run()`` executes, in
+    order, read from peewee's own query log (``Database.execute_sql`` logs each one on the
+    ``peewee`` logger at DEBUG): what really ran, without reaching into the store."""
+
+    def executed(run: Callable[[], object]) -> Executed:
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, logger="peewee"):
+            run()
+        return [record.msg for record in caplog.records if record.name == "peewee"]
+
+    return executed
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     """One headless Debian Chromium for every browser test. Missing, it fails the run in CI
     (where .ci/run installs it) and skips the browser tests elsewhere."""
     from playwright.sync_api import sync_playwright
 
-    from tests.live import CHROMIUM, launch_chromium
+    from devtools.live import CHROMIUM, launch_chromium
 
     if not CHROMIUM.exists():
         missing(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")

@@ -1,4 +1,4 @@
-"""Real `casesvc serve` processes for tests: the shared helpers, plus the CLI in a subprocess."""
+"""Real `casesvc serve` processes for tests: devtools.servers, plus the CLI in a subprocess."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from scripts.servers import ROOT, free_port, running_server, wait_until_up, workers_of
+from devtools.servers import ROOT, free_port, running_server, wait_until_up, workers_of
 
 __all__ = ["ROOT", "cli", "free_port", "running_server", "wait_until_up", "workers_of"]
 

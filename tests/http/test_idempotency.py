@@ -53,17 +53,17 @@ def test_concurrent_duplicate_insert_returns_the_winner(
     service: CaseService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A create that loses the race on its key's unique index returns the winner's case."""
-    real_find = service._find_by_key
+    real_get_by_key = service.store.get_by_key
     winner: list[str] = []
 
-    def find_then_lose_the_race(client: str, key: str):  # type: ignore[no-untyped-def]
-        found = real_find(client, key)
+    def look_up_then_lose_the_race(client: str, key: str):  # type: ignore[no-untyped-def]
+        found = real_get_by_key(client, key)
         if not winner:  # between this lookup and our INSERT, another request commits the key
             monkeypatch.undo()
             winner.append(service.create(idempotency_key=key).case_id)
         return found
 
-    monkeypatch.setattr(service, "_find_by_key", find_then_lose_the_race)
+    monkeypatch.setattr(service.store, "get_by_key", look_up_then_lose_the_race)
     view = service.create(idempotency_key=KEY)
 
     assert 1 == len(winner)
@@ -74,14 +74,13 @@ def test_concurrent_duplicate_insert_returns_the_winner(
 def test_insert_twice_with_one_key_hits_the_unique_index(service: CaseService) -> None:
     """The database itself refuses a second row with the same client and key, and takes
     the same key from another client."""
-    insert = service.store._insert_statement()
+    insert = service.store.insert
     now = service.clock.now()
-    row = {"now": now, "determination": "d", "key": KEY}
-    insert.execute(id="case_" + "0" * 24, client="clinic-a", **row)
-    insert.execute(id="case_" + "1" * 24, client="clinic-b", **row)
+    insert("case_" + "0" * 24, now, "d", "clinic-a", KEY)
+    insert("case_" + "1" * 24, now, "d", "clinic-b", KEY)
 
     with pytest.raises(peewee.IntegrityError):
-        insert.execute(id="case_" + "2" * 24, client="clinic-a", **row)
+        insert("case_" + "2" * 24, now, "d", "clinic-a", KEY)
     assert 2 == Case.select().count()
 
 

@@ -1,6 +1,11 @@
-"""Compiled statements give exactly the SQL and parameters peewee builds each time."""
+"""Compiled statements give exactly the SQL and parameters peewee builds each time.
+
+What the store runs is read from peewee's own query log (the ``executed_sql`` fixture), so
+these tests see what the store's public methods really execute.
+"""
 
 import datetime as dt
+from typing import Any
 
 import peewee
 import pytest
@@ -33,31 +38,41 @@ def built_each_time(service: CaseService, client: str | None, status: Status | N
 @pytest.mark.parametrize("status", [None, *Status])
 @pytest.mark.parametrize("client", [None, "clinic-a"])
 def test_list_statement_matches_peewee(
-    service: CaseService, client: str | None, status: Status | None, after: bool
+    service: CaseService,
+    executed_sql: Any,
+    client: str | None,
+    status: Status | None,
+    after: bool,
 ) -> None:
-    """For every list shape, the cached SQL and its parameters equal a fresh peewee build."""
-    statement = service.store._list_statement(client is not None, status, after)
-    values = {
-        "client": client,
-        "limit": 51,
-        "processing_edge": NOW - service.lifecycle.processing_after,
-        "complete_edge": NOW - service.lifecycle.complete_after,
-        "after_created_at": AFTER,
-        "after_id": "case_ab",
-    }
+    """For every list shape, the SQL and parameters the store runs equal a fresh peewee
+    build."""
+
+    def page() -> None:
+        service.store.page(
+            client=client,
+            limit=51,
+            status=status,
+            processing_edge=NOW - service.lifecycle.processing_after,
+            complete_edge=NOW - service.lifecycle.complete_after,
+            after=(AFTER, "case_ab") if after else None,
+        )
 
     expected = built_each_time(service, client, status, after)
-    assert expected == (statement.sql, statement.params(values))
+    assert [expected] == executed_sql(page)
+    assert [expected] == executed_sql(page)  # the second time, from the cache
 
 
 @pytest.mark.parametrize("key", [None, "k-1"])
-def test_get_and_insert_statements_match_peewee(service: CaseService, key: str | None) -> None:
-    """The cached lookups and insert equal what peewee builds for the same values."""
-    get = service.store._get_statement(False)
-    get_of_client = service.store._get_statement(True)
-    get_by_key = service.store._get_by_key_statement()
-    insert = service.store._insert_statement()
-    fresh_insert = Case.insert(
+def test_get_and_insert_statements_match_peewee(
+    service: CaseService, executed_sql: Any, key: str | None
+) -> None:
+    """The lookups and the insert the store runs equal what peewee builds for the same
+    values."""
+    store = service.store
+    get = Case.select().where(Case.id == "case_x").sql()
+    get_of_client = Case.select().where(Case.id == "case_x", Case.client == "clinic-a").sql()
+    by_key = Case.select().where(Case.client == "clinic-a", Case.idempotency_key == "k-1").sql()
+    insert = Case.insert(
         id="case_x",
         created_at=NOW,
         timeline_started_at=NOW,
@@ -67,17 +82,7 @@ def test_get_and_insert_statements_match_peewee(service: CaseService, key: str |
         idempotency_key=key,
     ).sql()
 
-    assert Case.select().where(Case.id == "case_x").sql() == (
-        get.sql,
-        get.params({"id": "case_x"}),
-    )
-    assert Case.select().where(Case.id == "case_x", Case.client == "clinic-a").sql() == (
-        get_of_client.sql,
-        get_of_client.params({"id": "case_x", "client": "clinic-a"}),
-    )
-    assert Case.select().where(Case.client == "clinic-a", Case.idempotency_key == "k-1").sql() == (
-        get_by_key.sql,
-        get_by_key.params({"client": "clinic-a", "key": "k-1"}),
-    )
-    inserted = {"id": "case_x", "now": NOW, "determination": "d", "client": "clinic-a"}
-    assert fresh_insert == (insert.sql, insert.params({**inserted, "key": key}))
+    assert [get] == executed_sql(lambda: store.get("case_x", None))
+    assert [get_of_client] == executed_sql(lambda: store.get("case_x", "clinic-a"))
+    assert [by_key] == executed_sql(lambda: store.get_by_key("clinic-a", "k-1"))
+    assert [insert] == executed_sql(lambda: store.insert("case_x", NOW, "d", "clinic-a", key))

@@ -8,7 +8,7 @@ from casesvc import db
 from casesvc.bootstrap import build_service
 from casesvc.config import Config
 from casesvc.lifecycle import Status
-from tests.api.test_advance import seconds
+from tests.integration.test_advance import seconds
 
 
 def _advance_many(url: str, case_id: str, n: int, queue: "multiprocessing.Queue[object]") -> None:

@@ -19,7 +19,7 @@ from casesvc.lifecycle import Status
 from casesvc.representation import document
 from casesvc.schemas import CaseSchema
 from casesvc.web import CONTENT_SECURITY_POLICY
-from tests.live import LiveServer, live_server, pause_page_clock
+from devtools.live import LiveServer, live_server, pause_page_clock
 
 # What the browser sees does not depend on the engine (tests/http covers both engines), so the
 # browser tests run in the SQLite pass only.

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, Request, expect
 
-from tests.live import LiveServer, live_server, pause_page_clock
+from devtools.live import LiveServer, live_server, pause_page_clock
 from tests.tokens import SECRET_KEY, TOKEN_A
 
 # What the browser sees does not depend on the engine (tests/http covers both engines), so the

@@ -7,7 +7,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from tests.api.test_cli_qa import invoke
+from tests.cli.test_qa import invoke
 from tests.servers import running_server
 
 

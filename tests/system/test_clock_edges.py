@@ -13,7 +13,7 @@ from casesvc.api import parts_of
 from casesvc.app import create_app
 from casesvc.clock import FakeClock
 from casesvc.config import Config
-from tests.api.test_clock_edges import STATUSES, at, listed_ids, stored
+from tests.http.test_clock_edges import STATUSES, at, listed_ids, stored
 
 # Ages (seconds at the shared instant) right around both thresholds.
 AGES = [0, 9.999999, 10, 10.000001, 29.999999, 30, 30.000001, 45]

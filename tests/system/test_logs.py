@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from casesvc.redaction import redact
-from tests.api.test_logs import TOKEN, assert_no_clinical_text, clinical_texts
 from tests.fleet import wait_for
+from tests.http.test_logs import TOKEN, assert_no_clinical_text, clinical_texts
 from tests.servers import cli, running_server
 from tests.tokens import SECRET_KEY, TOKEN_A
 

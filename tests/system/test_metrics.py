@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.test_metrics import requests, samples
+from tests.http.test_metrics import requests, samples
 from tests.servers import cli, running_server
 
 

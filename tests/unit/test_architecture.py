@@ -145,3 +145,48 @@ def test_the_adapters_do_load_them() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert "flask" in result.stdout
+
+
+# -- the repository's other Python: tests/, scripts/ and devtools/ ---------------------------
+
+ROOT = PACKAGE.parent
+# Which top-level packages each folder may not import: the tests and the scripts share only
+# devtools/ (and casesvc), and devtools/ sits below both.
+FORBIDDEN = {"tests": {"scripts"}, "scripts": {"tests"}, "devtools": {"tests", "scripts"}}
+
+
+def imported_names(source: str) -> set[str]:
+    """Every module an absolute import in ``source`` names, wherever the import is."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def test_imported_names_sees_every_kind_of_import() -> None:
+    """The check below can fail: plain, from and function-local imports are all seen."""
+    source = (
+        "import tests.live\n"
+        "from scripts.servers import ROOT\n"
+        "def f():\n"
+        "    from devtools import live\n"
+        "from . import sibling\n"
+    )
+    assert {"tests.live", "scripts.servers", "devtools"} == imported_names(source)
+
+
+def test_tests_and_scripts_do_not_import_each_other() -> None:
+    """No file in tests/ imports scripts/, none in scripts/ imports tests/, and devtools/, which
+    both use, imports neither."""
+    crossings = sorted(
+        f"{path.relative_to(ROOT)} imports {name}"
+        for folder, forbidden in FORBIDDEN.items()
+        for path in (ROOT / folder).rglob("*.py")
+        for name in imported_names(path.read_text())
+        if name.split(".")[0] in forbidden
+    )
+    assert [] == crossings
+    assert (ROOT / "devtools" / "__init__.py").is_file()

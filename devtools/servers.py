@@ -1,4 +1,4 @@
-"""Start real servers on loopback ports: shared by the tests, `make bench` and `make loadtest`."""
+"""Start real servers on loopback ports: for the tests, `make bench` and `make loadtest`."""
 
 from __future__ import annotations
 
