@@ -159,7 +159,8 @@ def list_cases(
 @click.option(
     "--to",
     "to_status",
-    type=click.Choice(STATUSES),
+    # A case starts out submitted, so the stages to move it to are the two after.
+    type=click.Choice([Status.PROCESSING.value, Status.COMPLETE.value]),
     help="Move forward just far enough to reach this stage.",
 )
 @click.option("--all", "every", is_flag=True, help="Advance every case (with --by).")
@@ -237,8 +238,9 @@ def watch(invocation: Invocation, case_id: str, interval: float) -> None:
                 wait=lambda: pause(interval),
                 on_status=status.append,
             )
-        except KeyboardInterrupt:
-            click.echo(f"casesvc: stopped watching {case_id} ({status[-1]})", err=True)
+        except KeyboardInterrupt:  # even during the first read, before any status is seen
+            seen = status[-1] if status else "not read yet"
+            click.echo(f"casesvc: stopped watching {case_id} ({seen})", err=True)
             sys.exit(EXIT_INTERRUPTED)
 
 

@@ -79,8 +79,8 @@ class Duration(click.ParamType):
             self.fail("must be a finite number of seconds", param, ctx)
         try:
             return dt.timedelta(seconds=seconds)
-        except OverflowError:
-            self.fail("is too large", param, ctx)
+        except OverflowError:  # named, as a value that is not a duration is
+            self.fail(f"{value!r} is too large", param, ctx)
 
 
 def table(rows: Sequence[Sequence[str]]) -> str:

@@ -612,6 +612,15 @@ def test_list_page_shows_newest_first_and_loads_more(session: Session) -> None:
     assert [] == session.console_errors
 
 
+def test_list_page_counts_a_single_case_in_words(session: Session) -> None:
+    """One case is counted as the only one (it read "Showing all 1 case.")."""
+    session.server.create_case()
+    session.open("/dashboard/cases")
+
+    expect(session.page.locator("#cases tbody tr")).to_have_count(1)
+    expect(session.page.locator("[data-field=count]")).to_have_text("Showing the only case.")
+
+
 def test_list_page_empty_state(session: Session) -> None:
     """With no cases the list says so and links to the dashboard."""
     session.open("/dashboard/cases")

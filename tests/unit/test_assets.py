@@ -72,3 +72,21 @@ def test_the_reference_digests_are_sentence_digests() -> None:
 def test_samples_share_no_prose_with_the_reference(path) -> None:  # type: ignore[no-untyped-def]
     """No sentence of the reference documents appears in our samples."""
     assert set() == digests(sentences(path)) & reference_digests()
+
+
+# Words that give a review's outcome away. A case shows its summary from processing on, while
+# the API still says the verdict is undecided (`is_met` false until complete), so the summary
+# says what is under review and leaves the outcome to the steps and `is_met`.
+VERDICT = re.compile(
+    r"\b(met|meets?|not met|approv\w*|den(y|ied|ial)|fail\w*|satisf\w*|medically necessary"
+    r"|resubmit\w*|criteria are)\b",
+    re.IGNORECASE,
+)
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_summaries_do_not_give_the_verdict_away(path) -> None:  # type: ignore[no-untyped-def]
+    """No sample's summary states whether the criteria are met."""
+    summary = json.loads(path.read_text())["summary"]
+
+    assert [] == [m.group(0) for m in VERDICT.finditer(summary)]

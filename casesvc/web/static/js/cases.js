@@ -70,7 +70,9 @@ async function load() {
         ? ""
         : nextToken
           ? `Showing the ${shown} most recent cases.`
-          : `Showing all ${shown} ${shown === 1 ? "case" : "cases"}.`;
+          : shown === 1
+            ? "Showing the only case."
+            : `Showing all ${shown} cases.`;
     more.hidden = !nextToken;
   } catch (error) {
     errorBox.querySelector("[data-role=message]").textContent =
