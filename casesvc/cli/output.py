@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import sys
 import textwrap
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -199,33 +200,54 @@ def follow(
     until the case is complete. ``read`` reads the case, ``wait`` waits between reads."""
     case = read()
     status: Status | None = None
-    bar = click.progressbar(
-        length=round(total * 10),
-        label=f"watching {case.case_id}",
-        show_eta=False,
-        show_percent=False,
-        item_show_func=lambda item: item,
-    )
-    with bar:
-        while True:
-            if case.status is not status:
-                status = case.status
-                on_status(status)
-                above_bar(bar, status_line(case, now()))
-            age = case.age.total_seconds()
-            step = min(bar.length or 0, round(age * 10)) - bar.pos
-            bar.update(max(step, 0), f"{math.floor(min(age, total))}/{total:g} s {status}")
-            if status is Status.COMPLETE:
-                return
-            wait()
-            case = read()
+    bar = ProgressBar(f"watching {case.case_id}", live=interactive())
+    while True:
+        if case.status is not status:
+            status = case.status
+            on_status(status)
+            bar.line_above(status_line(case, now()))
+        age = case.age.total_seconds()
+        bar.show(min(age / total, 1.0), f"{math.floor(min(age, total))}/{total:g} s {status}")
+        if status is Status.COMPLETE:
+            bar.finish()
+            return
+        wait()
+        case = read()
 
 
-def above_bar(bar: Any, line: str) -> None:
-    """Print a line above a live progress bar (on a terminal), or just print it."""
-    if getattr(bar, "_is_atty", False):
-        click.echo("\r\x1b[2K" + line)
-        bar._last_line = None  # draw the bar again below the line
-        bar.render_progress()
-    else:
-        click.echo(line)
+def interactive() -> bool:
+    """Whether stdout is a terminal, where ``watch`` draws its progress bar."""
+    return sys.stdout.isatty()
+
+
+class ProgressBar:
+    """``watch``'s bar on the last line of a terminal, drawn as Click draws its own
+    (``label  [####----]  info``), with lines printed above it. Off a terminal, only the
+    label once and the lines."""
+
+    WIDTH = 36
+
+    def __init__(self, label: str, *, live: bool) -> None:
+        self.label, self.live = label, live
+        self._drawn = f"{label}  [{'-' * self.WIDTH}]"
+        if live:
+            click.echo(self._drawn, nl=False)
+        else:
+            click.echo(label)
+
+    def show(self, fraction: float, info: str) -> None:
+        filled = round(self.WIDTH * fraction)
+        line = f"{self.label}  [{'#' * filled}{'-' * (self.WIDTH - filled)}]  {info}"
+        if self.live and line != self._drawn:
+            click.echo("\r\x1b[2K" + line, nl=False)
+        self._drawn = line
+
+    def line_above(self, text: str) -> None:
+        if self.live:  # over the bar, then the bar again below it
+            click.echo("\r\x1b[2K" + text + "\n" + self._drawn, nl=False)
+        else:
+            click.echo(text)
+
+    def finish(self) -> None:
+        if self.live:
+            click.echo()

@@ -35,14 +35,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import click._termui_impl
 import pytest
 from click.testing import CliRunner
 from freezegun.api import FrozenDateTimeFactory
 
 import casesvc.cli as cli
 from casesvc.bootstrap import build_service
-from casesvc.cli import common, main
+from casesvc.cli import common, main, output
 from casesvc.config import Config
 from casesvc.service import CaseService, new_case_id
 
@@ -200,9 +199,9 @@ class Session:
         args = shlex.split(command)[1:]
         if not terminal:
             return self.runner.invoke(main, args)
-        # As on a terminal: click draws watch's progress bar only on one.
+        # As on a terminal: watch draws its progress bar only on one.
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(click._termui_impl, "isatty", lambda _stream: True)
+            patch.setattr(output, "interactive", lambda: True)
             return self.runner.invoke(main, args, color=True)
 
 
