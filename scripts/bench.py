@@ -85,7 +85,7 @@ def seed(db_url: str, rows: int) -> list[str]:
     lifecycle (so statuses vary) and over ``CLIENTS`` clients in turn, one of them the default
     client the tokenless server lists for (so every list runs the client filter, over a
     tenth of the rows); returns the ids of a submitted and a complete case."""
-    from casesvc import build_service, prepare_database
+    from casesvc.bootstrap import build_service, prepare_database
     from casesvc.config import Config
     from casesvc.models import Case
 
