@@ -190,3 +190,29 @@ def test_tests_and_scripts_do_not_import_each_other() -> None:
     )
     assert [] == crossings
     assert (ROOT / "devtools" / "__init__.py").is_file()
+
+
+def test_every_import_of_casesvc_resolves() -> None:
+    """Each name imported from casesvc anywhere in the repository exists, those imported
+    inside functions (which nothing runs until then: make bench's seeding) included."""
+    import importlib
+
+    root = PACKAGE.parent
+    files = [
+        path
+        for folder in ("casesvc", "tests", "scripts", "devtools", "migrations")
+        for path in (root / folder).rglob("*.py")
+        if "node_modules" not in path.parts
+    ]
+    broken = []
+    for path in [*files, root / "cli.py"]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            module_name = node.module or "" if isinstance(node, ast.ImportFrom) else ""
+            if module_name == "casesvc" or module_name.startswith("casesvc."):
+                assert isinstance(node, ast.ImportFrom)
+                module = importlib.import_module(module_name)
+                for alias in node.names:
+                    name = f"{node.module}.{alias.name}"
+                    if not hasattr(module, alias.name) and importlib.util.find_spec(name) is None:
+                        broken.append(f"{path.relative_to(root)}: {name}")
+    assert [] == broken
