@@ -219,8 +219,10 @@ class WorkerBoot:
     only when killed at the end of the grace period (issue 21: 20 s, "Killing worker-N after
     it refused to gracefully stop"). So each worker leaves the group: only the main process
     hears the terminal, and stops its workers itself, once each. A worker must then not
-    outlive the main process (kill -9 of it): the kernel sends it SIGTERM when its parent
-    dies (PR_SET_PDEATHSIG).
+    outlive the main process (kill -9 of it): the kernel kills it when its parent dies
+    (PR_SET_PDEATHSIG). SIGKILL, not SIGTERM: a worker whose main process is gone has no one
+    to drain for, and one blocked in C code (waiting on a lock) never runs a Python
+    handler, so a SIGTERM left it serving on, an orphan holding the port (seen once in CI).
 
     granian installs a worker's own SIGTERM handler only after the app is loaded; until
     then the worker runs the handler it inherited from the main process, which does nothing
@@ -255,13 +257,13 @@ PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 def leave_the_terminals_group(parent: int) -> None:
     """Move this worker into a process group of its own, to be stopped by its parent alone,
-    and have the kernel send it SIGTERM when that parent dies (Linux)."""
+    and have the kernel kill it when that parent dies (Linux)."""
     os.setpgid(0, 0)
     if sys.platform == "linux":
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # the parent died before the request took effect
-        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 BOOT_WATCH_SECONDS = 120

@@ -69,6 +69,7 @@ def started(
         wait_until_up(probe_url, process)
         yield process
     finally:
+        workers = workers_of(process.pid)  # in groups of their own: not reached by killpg
         if process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGTERM)
@@ -77,6 +78,9 @@ def started(
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+        for pid in workers:  # none should be left (the kernel kills them with their parent)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         if log:
             out.close()  # type: ignore[union-attr]
 
