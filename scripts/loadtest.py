@@ -56,6 +56,7 @@ class Tally:
     latencies: dict[str, list[float]] = field(default_factory=dict)
     statuses: Counter[tuple[str, int]] = field(default_factory=Counter)
     connection_errors: Counter[str] = field(default_factory=Counter)
+    seeded: int = 0  # the cases made before the load, to read from the first request on
 
     def merge(self, other: Tally) -> None:
         for kind, values in other.latencies.items():
@@ -198,6 +199,7 @@ def summarize(tally: Tally, elapsed: float, clients: int, server: str) -> dict[s
         "server": server,
         "clients": clients,
         "seconds": round(elapsed, 2),
+        "seeded_cases": tally.seeded,
         "requests": len(every),
         "requests_per_second": round(len(every) / elapsed, 1) if elapsed else 0,
         "statuses": {
@@ -279,10 +281,12 @@ def own_server(database_url: str | None, serve_args: list[str]) -> Iterator[str]
 def run(base: str, clients: int, duration: float, token: str | None, limit: int | None) -> Tally:
     known = Known()
     seeder = Client(base, token, known, seed=-1)
+    seeds = []
     for _ in range(SEED_CASES):  # something to read from the first request on
         got = seeder.request("create", "POST", "/cases", {})
         if got and got[0].status == 201:
-            known.add(json.loads(got[1])["case_id"], got[0].getheader("ETag"))
+            seeds.append(json.loads(got[1])["case_id"])
+            known.add(seeds[-1], got[0].getheader("ETag"))
     if seeder.conn is not None:
         seeder.conn.close()
     if not known.ids:
@@ -295,7 +299,7 @@ def run(base: str, clients: int, duration: float, token: str | None, limit: int 
         t.start()
     for t in threads:
         t.join(timeout=duration + 120)
-    tally = Tally()
+    tally = Tally(seeded=len(seeds))
     for w in workers:
         tally.merge(w.tally)
     return tally
