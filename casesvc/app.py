@@ -15,18 +15,22 @@ from casesvc.api.spec import make_api
 from casesvc.bootstrap import build_service
 from casesvc.clock import Clock
 from casesvc.config import Config
+from casesvc.lifecycle import Lifecycle
 from casesvc.redaction import redact
 from casesvc.representation import Renderer
 
 __all__ = ["create_app"]
 
-API_INFO = {
-    "description": (
-        "Prior-authorization cases. `POST /cases` starts a case; it then moves from "
-        "`submitted` to `processing` (10 s) to `complete` (30 s), which `GET /cases/{case_id}` "
-        "shows. Every error answers with the `ApiError` body."
-    ),
-}
+
+def api_info(lifecycle: Lifecycle) -> dict[str, str]:
+    """The OpenAPI document's description, with the lifecycle's own timing."""
+    return {
+        "description": (
+            "Prior-authorization cases. `POST /cases` starts a case; it then moves "
+            f"{lifecycle.describe()}, which `GET /cases/{{case_id}}` shows. Every error "
+            "answers with the `ApiError` body."
+        ),
+    }
 
 
 class CasesvcFlask(Flask):
@@ -40,8 +44,14 @@ class CasesvcFlask(Flask):
         )
 
 
-def create_app(config: Config | None = None, *, clock: Clock | None = None) -> Flask:
-    """The Flask application. Without ``config``, it is read from the environment.
+def create_app(
+    config: Config | None = None,
+    *,
+    clock: Clock | None = None,
+    lifecycle: Lifecycle | None = None,
+) -> Flask:
+    """The Flask application. Without ``config``, it is read from the environment; without
+    a ``lifecycle``, ``config`` names it (``CASESVC_LIFECYCLE``, ``timed`` by default).
 
     It does no I/O of its own: the database is reached per request, and its migrations are
     applied beforehand (``prepare_database``, ``casesvc db upgrade``).
@@ -68,7 +78,7 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> F
     counters = metrics.Metrics(config.metrics_dir) if config.metrics else None
     if counters is not None:
         metrics.install(app, counters)
-    service = build_service(config, clock)
+    service = build_service(config, clock, lifecycle)
     database = FlaskDatabase(service.database)
     app.extensions[EXTENSION] = AppParts(
         service=service,
@@ -85,7 +95,7 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> F
     from casesvc.api.cases import blp as cases_blp
     from casesvc.api.health import blp as health_blp
 
-    api = make_api(app, API_INFO)
+    api = make_api(app, api_info(service.lifecycle))
     api.register_blueprint(cases_blp)
     api.register_blueprint(metrics.blp)
     api.register_blueprint(health_blp)

@@ -9,9 +9,10 @@ from casesvc.clock import Clock, SystemClock
 from casesvc.config import Config
 from casesvc.determinations import Catalog
 from casesvc.lifecycle import Lifecycle
+from casesvc.lifecycle import load as load_lifecycle
 from casesvc.service import CaseService
 
-__all__ = ["build_service", "prepare_database"]
+__all__ = ["build_service", "check_plugins", "lifecycle_for", "prepare_database"]
 
 
 def prepare_database(config: Config) -> None:
@@ -35,13 +36,33 @@ def prepare_database(config: Config) -> None:
         db.close_all(database)
 
 
-def build_service(config: Config, clock: Clock | None = None) -> CaseService:
-    """The case service for ``config``: what both the API and the CLI run on. No I/O: the
-    database is connected on first use."""
+def lifecycle_for(config: Config) -> Lifecycle:
+    """The lifecycle ``config`` names (``CASESVC_LIFECYCLE``); ``UnknownLifecycle`` if none."""
+    return load_lifecycle(
+        config.lifecycle,
+        processing_after=config.processing_after,
+        complete_after=config.complete_after,
+    )
+
+
+def build_service(
+    config: Config, clock: Clock | None = None, lifecycle: Lifecycle | None = None
+) -> CaseService:
+    """The case service for ``config``: what both the API and the CLI run on. It reads the
+    sample files (``BadSample`` names a bad one) and loads the lifecycle (``lifecycle``, or
+    the one ``config`` names); the database is connected on first use."""
     return CaseService(
         database=db.open_database(config.database_url, connections=config.pool_size),
         clock=clock or SystemClock(),
-        lifecycle=Lifecycle.from_seconds(config.processing_after, config.complete_after),
+        lifecycle=lifecycle or lifecycle_for(config),
         catalog=Catalog.load(config.assets_dir),
         secret_key=config.secret_key,
     )
+
+
+def check_plugins(config: Config) -> None:
+    """Load what ``config`` names outside the environment, the sample files and the
+    lifecycle, so that a bad one stops a command before it starts (``BadSample`` names the
+    file and the field; ``UnknownLifecycle`` the variable)."""
+    Catalog.load(config.assets_dir)
+    lifecycle_for(config)

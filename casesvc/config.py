@@ -104,7 +104,10 @@ class Config:
     processing_after: float = 10.0
     complete_after: float = 30.0
     secret_key: str = DEV_SECRET_KEY
+    # The sample determinations (CASESVC_SAMPLES: a team's own folder in place of the shipped).
     assets_dir: Path = ASSETS_DIR
+    # The lifecycle (CASESVC_LIFECYCLE): `timed`, `manual`, or package.module:attribute.
+    lifecycle: str = "timed"
     migrations_dir: Path = MIGRATIONS_DIR
     # Apply pending migrations at start-up. Only ever on for the embedded default database;
     # any other database must be upgraded explicitly with `casesvc db upgrade`.
@@ -252,6 +255,10 @@ class Config:
         ):
             if env.get(key):
                 values[name] = _parse_seconds(key, env[key])
+        if env.get("CASESVC_LIFECYCLE", "").strip():
+            values["lifecycle"] = env["CASESVC_LIFECYCLE"].strip()
+        if env.get("CASESVC_SAMPLES", "").strip():
+            values["assets_dir"] = Path(env["CASESVC_SAMPLES"].strip())
         if env.get("CASESVC_SECRET_KEY"):
             values["secret_key"] = env["CASESVC_SECRET_KEY"]
         if env.get("CASESVC_CORS_ORIGINS", "").strip():

@@ -41,22 +41,27 @@ class Case(peewee.Model):
     """One prior-authorization case.
 
     ``created_at`` is when the case was created, forever. ``timeline_started_at`` is
-    when its simulated review began; fast-forwarding a case moves only that (earlier),
-    and records when in ``last_advanced_at``.
+    when its simulated review began; fast-forwarding a case moves its timeline (earlier),
+    never ``created_at``, and records when in ``last_advanced_at``.
     ``client`` is the API client that created it (the default client while tokens are off):
     only that client reads or lists it, and its ``idempotency_key`` (the key of the POST that
     created it, if one was sent) is unique among that client's cases.
     ``status`` is the last status the service saw, written forward only.
+    ``timeline_started_at``, ``processing_at`` and ``complete_at`` are its ``Timeline``.
     """
 
     id = peewee.CharField(primary_key=True, max_length=64)
     created_at = UTCDateTimeField()
-    timeline_started_at = UTCDateTimeField(index=True)
+    timeline_started_at = UTCDateTimeField()
     status = peewee.CharField(max_length=16, default="submitted")
     determination = peewee.CharField(max_length=64)
     last_advanced_at = UTCDateTimeField(null=True)
     idempotency_key = peewee.CharField(max_length=128, null=True)
     client = peewee.CharField(max_length=64, default=DEFAULT_CLIENT)
+    # When processing and complete begin (None: not scheduled), as the lifecycle decided when
+    # the case was created or last moved (casesvc/lifecycle.py, Timeline).
+    processing_at = UTCDateTimeField(null=True)
+    complete_at = UTCDateTimeField(null=True)
 
     class Meta:
         # Bound to no database: the store runs every query on the database it was given
@@ -65,6 +70,7 @@ class Case(peewee.Model):
         indexes = (
             (("created_at", "id"), False),  # the operator's list, every client (the CLI)
             (("client", "created_at", "id"), False),  # a client's list, keyset-flat
+            (("complete_at", "processing_at"), False),  # the status filter's bands
         )
 
 

@@ -21,24 +21,25 @@ from json.encoder import encode_basestring_ascii  # what json.dumps uses for a s
 from typing import Any
 
 from casesvc.determinations import Determination
-from casesvc.lifecycle import Status
+from casesvc.lifecycle import ORDER, STAGES, Status
 from casesvc.schemas import CaseListItemSchema, CaseSchema
 from casesvc.service import CaseSnapshot
 
 
 def stage_fields(determination: Determination, status: Status, *, full: bool) -> dict[str, Any]:
     """What a case shows at ``status``: a function of its sample, its stage and the view
-    alone. The summary appears at processing; the steps and the verdict at complete."""
-    complete = status is Status.COMPLETE
+    alone, as ``lifecycle.STAGES`` says (the summary from processing; the steps and the
+    verdict at complete)."""
+    stage = STAGES[status]
     fields: dict[str, Any] = {
         "procedure_name": determination.procedure_name,
         "cpt_codes": list(determination.cpt_codes),
-        "summary": None if status is Status.SUBMITTED else determination.summary,
-        "is_met": determination.is_met if complete else False,
-        "is_complete": complete,
+        "summary": determination.summary if stage.shows_summary else None,
+        "is_met": determination.is_met if stage.shows_steps else False,
+        "is_complete": status is ORDER[-1],
     }
     if full:
-        fields["steps"] = list(determination.steps) if complete else []
+        fields["steps"] = list(determination.steps) if stage.shows_steps else []
     return fields
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from casesvc.lifecycle import Status
+from casesvc.lifecycle import Status, in_order
 
 STATUSES = [s.value for s in Status]
 
@@ -34,7 +34,7 @@ class ListView(enum.StrEnum):
 NAMED_ENUMS: dict[type[enum.Enum], tuple[str, str]] = {
     Status: (
         "CaseStatus",
-        "Where the case is in its review: `submitted`, then `processing`, then `complete`.",
+        f"Where the case is in its review: {in_order()}.",
     ),
     ListView: ("CaseView", "`basic` lists cases without their steps; `full` includes them."),
 }
@@ -112,14 +112,44 @@ class StepSchema(StrictSchema):
     evidence = fields.List(fields.Nested(EvidenceSchema), required=True)
 
 
+class ReviewSecondsSchema(StrictSchema):
+    """A sample's own timing under the ``timed`` lifecycle, in seconds from creation."""
+
+    processing = fields.Float(required=True, validate=validate.Range(min=0))
+    complete = fields.Float(required=True, validate=validate.Range(min=0))
+
+    @ma.validates_schema
+    def _in_order(self, data: dict[str, Any], **_: Any) -> None:
+        if data["complete"] < data["processing"]:
+            raise ma.ValidationError("must not be before processing", "complete")
+
+
 class DeterminationSchema(StrictSchema):
-    """A sample determination in ``assets/``: a complete case without its identity."""
+    """A sample determination in ``assets/``: a complete case without its identity, and
+    optionally its own ``review_seconds``."""
 
     procedure_name = fields.String(required=True)
     cpt_codes = fields.List(fields.String(), required=True)
     summary = fields.String(required=True)
     is_met = fields.Boolean(required=True)
     steps = fields.List(fields.Nested(StepSchema), required=True)
+    review_seconds = fields.Nested(ReviewSecondsSchema)
+
+
+class CaseCreateSchema(StrictSchema):
+    """``POST /cases``'s optional body."""
+
+    class Meta(StrictSchema.Meta):
+        description = "What the new case shows. Optional: without it, a sample is picked."
+
+    sample = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "The key of the sample determination the case shows (`casesvc "
+            "samples` lists them). Absent or null: one picked by the case's id.",
+            "example": "lumbar-mri-met",
+        },
+    )
 
 
 class CaseListItemSchema(ma.Schema):

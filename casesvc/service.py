@@ -16,9 +16,20 @@ import peewee
 
 from casesvc.clock import Clock
 from casesvc.config import DEFAULT_CLIENT
-from casesvc.determinations import Catalog, Determination
-from casesvc.lifecycle import STATUS_TABLE, Lifecycle, Status
+from casesvc.determinations import Catalog, Determination, UnknownSample
+from casesvc.lifecycle import STATUS_TABLE, CannotAdvance, Lifecycle, Status, Timeline
 from casesvc.store import CaseRow, CaseStore
+
+__all__ = [
+    "CannotAdvance",
+    "CaseNotFound",
+    "CaseService",
+    "CaseSnapshot",
+    "InvalidIdempotencyKey",
+    "InvalidPageToken",
+    "Page",
+    "UnknownSample",
+]
 
 CASE_ID_PREFIX = "case_"
 CASE_ID_BYTES = 12  # 96 bits from the OS CSPRNG
@@ -50,10 +61,6 @@ class InvalidPageToken(ValueError):
     """A page token that this service did not issue for this query."""
 
 
-class CannotAdvance(ValueError):
-    """A fast-forward that would move a case backwards, or beyond what time can hold."""
-
-
 class InvalidIdempotencyKey(ValueError):
     """An idempotency key that is empty, too long, or not printable ASCII without spaces."""
 
@@ -64,7 +71,7 @@ class CaseSnapshot:
 
     case_id: str
     created_at: dt.datetime
-    timeline_started_at: dt.datetime
+    timeline: Timeline
     status: Status
     determination: Determination
     age: dt.timedelta
@@ -76,9 +83,13 @@ class CaseSnapshot:
     replayed: bool = False
 
     @property
+    def timeline_started_at(self) -> dt.datetime:
+        return self.timeline.started
+
+    @property
     def fast_forwarded_by(self) -> dt.timedelta:
         """How far the case's timeline has been moved forward in all."""
-        return self.created_at - self.timeline_started_at
+        return self.created_at - self.timeline.started
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,8 +147,7 @@ class CaseService:
             client=client,
             limit=page_size + 1,
             status=status,
-            processing_edge=now - self.lifecycle.processing_after,
-            complete_edge=now - self.lifecycle.complete_after,
+            now=now,
             after=self._decode_token(page_token, query) if page_token else None,
         )
         more = len(rows) > page_size
@@ -148,9 +158,15 @@ class CaseService:
     # -- writing ---------------------------------------------------------------------------
 
     def create(
-        self, idempotency_key: str | None = None, *, client: str = DEFAULT_CLIENT
+        self,
+        idempotency_key: str | None = None,
+        *,
+        client: str = DEFAULT_CLIENT,
+        sample: str | None = None,
     ) -> CaseSnapshot:
-        """Create a case for ``client``; the row is committed when this returns.
+        """Create a case for ``client``; the row is committed when this returns. It shows the
+        ``sample`` determination named (``UnknownSample`` lists the valid ones), or without
+        one, a sample picked by its id. The lifecycle decides its timeline.
 
         With an ``idempotency_key``, a key that already created a case of this client
         creates nothing: that case is returned as it stands now, with ``replayed`` set.
@@ -166,12 +182,16 @@ class CaseService:
             existing = self._find_by_key(client, idempotency_key)
             if existing is not None:
                 return existing
+        chosen = None if sample is None else self.catalog.named(sample)
         now = self.clock.now()
         for _ in range(MAX_ID_ATTEMPTS):
             case_id = self._new_id()
-            determination = self.catalog.pick(case_id)
+            determination = chosen or self.catalog.pick(case_id)
+            timeline = self.lifecycle.timeline(now, determination)
             try:
-                row = self.store.insert(case_id, now, determination.key, client, idempotency_key)
+                row = self.store.insert(
+                    case_id, now, determination.key, client, idempotency_key, timeline
+                )
             except peewee.IntegrityError:
                 # Either a concurrent create with the same key won (return its case), or a
                 # 96-bit id collision: astronomically unlikely, but never fatal.
@@ -190,13 +210,14 @@ class CaseService:
         by: dt.timedelta | None = None,
         to: Status | None = None,
     ) -> CaseSnapshot:
-        """Fast-forward a case: ``by`` a duration, or just far enough to reach stage ``to``.
+        """Move a case on: ``by`` a duration, or just far enough to reach stage ``to``, as
+        the lifecycle says (``Lifecycle.advance_by``, ``advance_to``).
 
-        Only ``timeline_started_at`` moves (earlier), never ``created_at``. A case never
-        moves backwards: a negative ``by``, or a ``to`` before its current stage, raises
-        ``CannotAdvance``; a ``to`` equal to its current stage changes nothing. The new
-        timeline and the status it implies are committed together, so every process
-        sharing the database sees them at once.
+        Only the timeline moves, never ``created_at``. A case never moves backwards: a
+        negative ``by``, or a ``to`` before its current stage, raises ``CannotAdvance``
+        (so does a move the lifecycle does not offer); a ``to`` equal to its current stage
+        changes nothing. The new timeline and the status it implies are committed
+        together, so every process sharing the database sees them at once.
         """
         if (by is None) == (to is None):
             raise TypeError("advance() takes exactly one of `by` and `to`")
@@ -211,14 +232,13 @@ class CaseService:
                 raise CaseNotFound(case_id)
             now = self.clock.now()
             case = self._get(case_id, now, None)
-            shift = self._shift(case, by, to)
-            if not shift:
-                return case
             try:
-                started = case.timeline_started_at - shift
+                timeline = self._moved(case, by, to, now)
             except OverflowError:
                 raise CannotAdvance(f"cannot fast-forward {case_id} that far") from None
-            self.store.move_timeline(case_id, started, now)
+            if timeline == case.timeline:
+                return case
+            self.store.move_timeline(case_id, timeline, now)
             # The status the new timeline implies is written forward in the same transaction.
             return self._get(case_id, now, None)
 
@@ -230,19 +250,19 @@ class CaseService:
 
     # -- the rules ---------------------------------------------------------------------------
 
-    def _shift(
-        self, case: CaseSnapshot, by: dt.timedelta | None, to: Status | None
-    ) -> dt.timedelta:
-        """How far to move ``case``'s timeline: ``by``, or just far enough to reach ``to``."""
+    def _moved(
+        self, case: CaseSnapshot, by: dt.timedelta | None, to: Status | None, now: dt.datetime
+    ) -> Timeline:
+        """``case``'s timeline moved ``by`` a duration, or just far enough to reach ``to``."""
         if to is None:
-            return by if by is not None else dt.timedelta(0)
+            return self.lifecycle.advance_by(case.timeline, by or dt.timedelta(0))
         if to.rank < case.status.rank:
             raise CannotAdvance(
                 f"{case.case_id} is already {case.status}; a case cannot move back to {to}"
             )
         if to is case.status:
-            return dt.timedelta(0)
-        return self.lifecycle.starts_after(to) - case.age  # the age where ``to`` begins
+            return case.timeline
+        return self.lifecycle.advance_to(case.timeline, to, now)
 
     def _get(self, case_id: str, now: dt.datetime, client: str | None) -> CaseSnapshot:
         row = self.store.get(case_id, client) if looks_like_case_id(case_id) else None
@@ -263,19 +283,19 @@ class CaseService:
         moved: dict[Status, list[str]] = {}
         for row in rows:
             stored = Status(row.status)
-            age = now - row.timeline_started_at
-            status = STATUS_TABLE[self.lifecycle.status_at(age), stored]
+            timeline = row.timeline
+            status = STATUS_TABLE[timeline.implied(now), stored]
             if status is not stored:
                 moved.setdefault(status, []).append(row.id)
             snapshots.append(
                 CaseSnapshot(
                     case_id=row.id,
                     created_at=row.created_at,
-                    timeline_started_at=row.timeline_started_at,
+                    timeline=timeline,
                     status=status,
-                    determination=self.catalog[row.determination],
-                    age=age,
-                    retry_after=self.lifecycle.seconds_to_next(status, age),
+                    determination=self.catalog.for_case(row.determination, row.id),
+                    age=now - timeline.started,
+                    retry_after=self.lifecycle.retry_after(timeline, status, now),
                     last_advanced_at=row.last_advanced_at,
                     client=row.client,
                 )

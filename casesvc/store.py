@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import peewee
 
 from casesvc.db import wal_bound
-from casesvc.lifecycle import STATUS_TABLE, Status
+from casesvc.lifecycle import ORDER, STATUS_TABLE, Status, Timeline
 from casesvc.models import Case, UTCDateTimeField
 from casesvc.sqlcache import Slot, Statement
 
@@ -34,6 +34,12 @@ class CaseRow(NamedTuple):
     last_advanced_at: dt.datetime | None
     idempotency_key: str | None
     client: str
+    processing_at: dt.datetime | None
+    complete_at: dt.datetime | None
+
+    @property
+    def timeline(self) -> Timeline:
+        return Timeline(self.timeline_started_at, self.processing_at, self.complete_at)
 
 
 _DATETIME_COLUMNS = tuple(
@@ -50,29 +56,37 @@ def _row(values: tuple[Any, ...]) -> CaseRow:
     return CaseRow(*converted)
 
 
-def status_condition(
-    status: Status, processing_edge: Any, complete_edge: Any
-) -> peewee.Expression:
-    """SQL for "the current status is ``status``", read off ``STATUS_TABLE``, the same table
-    the service resolves each row with.
+# Where each stage's instant is stored (casesvc/lifecycle.py, Timeline.begins).
+BEGINS = {
+    Status.SUBMITTED: Case.timeline_started_at,
+    Status.PROCESSING: Case.processing_at,
+    Status.COMPLETE: Case.complete_at,
+}
 
-    ``processing_edge`` and ``complete_edge`` are the timeline starts at which a case turns
-    processing and complete now (now minus each threshold): each age band is a range of
-    ``timeline_started_at``, exactly as ``Lifecycle.status_at`` draws it.
-    """
-    started, stored = Case.timeline_started_at, Case.status
-    bands = {
-        Status.SUBMITTED: started > processing_edge,
-        Status.PROCESSING: (started <= processing_edge) & (started > complete_edge),
-        Status.COMPLETE: started <= complete_edge,
-    }
+
+def implied_condition(status: Status, now: Any) -> peewee.Expression:
+    """SQL for "the timeline puts the case in ``status`` at ``now``", as
+    ``Timeline.implied`` decides it: the latest stage that has begun. So ``status`` has begun
+    (the first stage always has), and no later one has (an unscheduled stage never has).
+    Every band reads ``complete_at`` first, which the (complete_at, processing_at) index
+    serves (migration 0007)."""
+    terms = [BEGINS[later].is_null() | (BEGINS[later] > now) for later in ORDER[status.rank + 1 :]]
+    if status is not Status.SUBMITTED:
+        terms.append(BEGINS[status] <= now)
+    return functools.reduce(operator.and_, terms)
+
+
+def status_condition(status: Status, now: Any) -> peewee.Expression:
+    """SQL for "the current status is ``status``", read off ``STATUS_TABLE``, the same table
+    the service resolves each row with, over the stored timeline at ``now``."""
+    stored = Case.status
     terms = []
-    for implied, band in bands.items():
-        floors = [floor.value for floor in Status if STATUS_TABLE[implied, floor] is status]
-        if len(floors) == len(Status):
-            terms.append(band)
-        elif floors:
-            terms.append(band & stored.in_(floors))
+    for implied in ORDER:
+        floors = [floor.value for floor in ORDER if STATUS_TABLE[implied, floor] is status]
+        if not floors:
+            continue
+        band = implied_condition(implied, now)
+        terms.append(band if len(floors) == len(ORDER) else band & stored.in_(floors))
     return functools.reduce(operator.or_, terms)
 
 
@@ -104,15 +118,33 @@ class CaseStore:
         determination: str,
         client: str,
         idempotency_key: str | None,
+        timeline: Timeline,
     ) -> CaseRow:
         """One INSERT in autocommit mode: committed (and durable) when it returns. Raises
         ``peewee.IntegrityError`` on a taken id, or a key the client already used."""
         self._insert_statement().execute(
-            id=case_id, now=now, determination=determination, client=client, key=idempotency_key
+            id=case_id,
+            now=now,
+            started=timeline.started,
+            processing_at=timeline.processing_at,
+            complete_at=timeline.complete_at,
+            determination=determination,
+            client=client,
+            key=idempotency_key,
         )
         self._after_write()
-        submitted = Status.SUBMITTED.value
-        return CaseRow(case_id, now, now, submitted, determination, None, idempotency_key, client)
+        return CaseRow(
+            case_id,
+            now,
+            timeline.started,
+            Status.SUBMITTED.value,
+            determination,
+            None,
+            idempotency_key,
+            client,
+            timeline.processing_at,
+            timeline.complete_at,
+        )
 
     def page(
         self,
@@ -120,18 +152,12 @@ class CaseStore:
         client: str | None,
         limit: int,
         status: Status | None,
-        processing_edge: dt.datetime,
-        complete_edge: dt.datetime,
+        now: dt.datetime,
         after: tuple[dt.datetime, str] | None,
     ) -> list[CaseRow]:
         """Up to ``limit`` rows newest first, of one client and one current status if given,
         strictly after the ``(created_at, id)`` position ``after`` (keyset pagination)."""
-        values: dict[str, Any] = {
-            "client": client,
-            "limit": limit,
-            "processing_edge": processing_edge,
-            "complete_edge": complete_edge,
-        }
+        values: dict[str, Any] = {"client": client, "limit": limit, "now": now}
         if after is not None:
             values["after_created_at"], values["after_id"] = after
         statement = self._list_statement(client is not None, status, after is not None)
@@ -156,9 +182,14 @@ class CaseStore:
         query = Case.update(status=Case.status).where(Case.id == case_id)
         return bool(query.execute(self.database))
 
-    def move_timeline(self, case_id: str, started: dt.datetime, now: dt.datetime) -> None:
-        """Set a case's timeline start (a fast-forward made at ``now``)."""
-        query = Case.update(timeline_started_at=started, last_advanced_at=now)
+    def move_timeline(self, case_id: str, timeline: Timeline, now: dt.datetime) -> None:
+        """Store a case's new timeline (a move made at ``now``)."""
+        query = Case.update(
+            timeline_started_at=timeline.started,
+            processing_at=timeline.processing_at,
+            complete_at=timeline.complete_at,
+            last_advanced_at=now,
+        )
         query.where(Case.id == case_id).execute(self.database)
 
     def ids_newest_first(self, client: str | None) -> list[str]:
@@ -205,6 +236,9 @@ class CaseStore:
             slots = {
                 "id": Slot(str),
                 "now": Slot(dt.datetime, INSTANT.db_value),
+                "started": Slot(dt.datetime, INSTANT.db_value),
+                "processing_at": Slot(dt.datetime, INSTANT.db_value),
+                "complete_at": Slot(dt.datetime, INSTANT.db_value),
                 "determination": Slot(str),
                 "client": Slot(str),
                 "key": Slot(str),
@@ -212,7 +246,9 @@ class CaseStore:
             query = Case.insert(
                 id=slots["id"].sentinel,
                 created_at=slots["now"].sentinel,
-                timeline_started_at=slots["now"].sentinel,
+                timeline_started_at=slots["started"].sentinel,
+                processing_at=slots["processing_at"].sentinel,
+                complete_at=slots["complete_at"].sentinel,
                 status=Status.SUBMITTED.value,
                 determination=slots["determination"].sentinel,
                 client=slots["client"].sentinel,
@@ -241,13 +277,8 @@ class CaseStore:
                 slots["client"] = Slot(str)
                 query = query.where(Case.client == slots["client"].sentinel)
             if status is not None:
-                slots["processing_edge"] = Slot(dt.datetime, INSTANT.db_value)
-                slots["complete_edge"] = Slot(dt.datetime, INSTANT.db_value)
-                query = query.where(
-                    status_condition(
-                        status, slots["processing_edge"].sentinel, slots["complete_edge"].sentinel
-                    )
-                )
+                slots["now"] = Slot(dt.datetime, INSTANT.db_value)
+                query = query.where(status_condition(status, slots["now"].sentinel))
             if after:
                 slots["after_created_at"] = Slot(dt.datetime, INSTANT.db_value)
                 slots["after_id"] = Slot(str)

@@ -104,13 +104,17 @@ def seed(db_url: str, rows: int) -> list[str]:
         with service.database.atomic():
             for i in range(rows):
                 at = now - dt.timedelta(seconds=3_000_000 * i / rows)
+                sample = service.catalog[keys[i % len(keys)]]
+                timeline = service.lifecycle.timeline(at, sample)  # as create() writes it
                 batch.append(
                     {
                         "id": f"case_{i + 1:024x}",
                         "created_at": at,
                         "timeline_started_at": at,
+                        "processing_at": timeline.processing_at,
+                        "complete_at": timeline.complete_at,
                         "status": "submitted",
-                        "determination": keys[i % len(keys)],
+                        "determination": sample.key,
                         "client": CLIENT_NAMES[i % len(CLIENT_NAMES)],
                     }
                 )
@@ -121,9 +125,7 @@ def seed(db_url: str, rows: int) -> list[str]:
                 Case.insert_many(batch).execute()
         submitted = service.create().case_id
         complete = service.create().case_id
-        Case.update(timeline_started_at=now - dt.timedelta(days=365)).where(
-            Case.id == complete
-        ).execute()
+        service.advance(complete, by=dt.timedelta(days=365))
         service.database.execute_sql("ANALYZE")
     return [submitted, complete]
 

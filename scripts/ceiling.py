@@ -63,8 +63,9 @@ def create_pg_app(url: str) -> Flask:
     def create() -> Any:
         case_id = "case_" + secrets.token_hex(12)
         connection().execute(
-            "INSERT INTO cases (id, created_at, timeline_started_at, status, determination, "
-            "client) VALUES (%s, now(), now(), 'submitted', 'lumbar-mri-met', 'default')",
+            "INSERT INTO cases (id, created_at, timeline_started_at, processing_at, complete_at, "
+            "status, determination, client) VALUES (%s, now(), now(), now() + interval '10 s', "
+            "now() + interval '30 s', 'submitted', 'lumbar-mri-met', 'default')",
             (case_id,),
         )
         return {"case_id": case_id, "status": "submitted"}, 201

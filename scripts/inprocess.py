@@ -48,10 +48,7 @@ def scenarios() -> dict[str, Callable[[], None]]:
     with service.database.connection_context(), Case.bind_ctx(service.database):
         submitted = service.create()
         complete = service.create().case_id
-        started = Case.get_by_id(complete).timeline_started_at
-        Case.update(timeline_started_at=started - dt.timedelta(days=1)).where(
-            Case.id == complete
-        ).execute()
+        service.advance(complete, by=dt.timedelta(days=1))
         for _ in range(60):
             service.create()
     return {

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request
+import marshmallow as ma
+from flask import Request, Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
+from webargs.core import missing
+from webargs.flaskparser import FlaskParser
 
 from casesvc.api import current_parts
 from casesvc.api.responses import json_response, location_of
@@ -15,6 +18,7 @@ from casesvc.lifecycle import Status
 from casesvc.representation import etag_of
 from casesvc.schemas import (
     ApiErrorSchema,
+    CaseCreateSchema,
     CaseListQuerySchema,
     CasePageSchema,
     CaseSchema,
@@ -27,7 +31,19 @@ from casesvc.service import (
     CaseSnapshot,
     InvalidIdempotencyKey,
     InvalidPageToken,
+    UnknownSample,
 )
+
+
+class BodyParser(FlaskParser):
+    """webargs' parser, which reads an empty body as no body: a generated client sends a
+    JSON content type with an optional body it leaves out."""
+
+    def load_json(self, req: Request, schema: ma.Schema) -> Any:
+        if not req.get_data(cache=True):
+            return missing
+        return super().load_json(req, schema)
+
 
 blp = Blueprint(
     "cases",
@@ -35,6 +51,7 @@ blp = Blueprint(
     url_prefix="/cases",
     description="Prior-authorization cases and their review lifecycle.",
 )
+blp.ARGUMENTS_PARSER = BodyParser()  # flask-smorest's hook for a blueprint's own parser
 
 
 IDEMPOTENCY_KEY = {
@@ -100,8 +117,9 @@ class CaseCollection(MethodView):
     @blp.doc(
         operationId="createCase",
         parameters=[IDEMPOTENCY_KEY],
-        responses=answers(400, "The Idempotency-Key header is not valid."),
+        responses=answers(400, "The Idempotency-Key header or the body is not valid."),
     )
+    @blp.arguments(CaseCreateSchema, location="json", required=False)
     @blp.response(
         201,
         CaseSchema,
@@ -115,20 +133,24 @@ class CaseCollection(MethodView):
             "Idempotent-Replayed": "IdempotentReplayed",
         },
     )
-    def post(self) -> Any:
+    def post(self, body: dict[str, Any]) -> Any:
         """Create a case
 
-        Starts a new case in `submitted`. It takes no body. The answer carries the new
-        `case_id`; poll `GET /cases/{case_id}`, waiting as long as `Retry-After` says.
+        Starts a new case in `submitted`. Its optional body names the sample determination
+        the case shows; an unknown one is a 422 that lists the valid ones. The answer carries
+        the new `case_id`; poll `GET /cases/{case_id}`, waiting as long as `Retry-After` says.
         Send an `Idempotency-Key` to make the POST safe to retry: however often a key is
         sent, it creates at most one case.
         """
         key = request.environ.get("HTTP_IDEMPOTENCY_KEY")
         parts = current_parts()
         try:
-            case = parts.service.create(key, client=current_client())
+            case = parts.service.create(key, client=current_client(), sample=body.get("sample"))
         except InvalidIdempotencyKey as exc:
             abort(400, message=str(exc), errors={"headers": {"Idempotency-Key": [str(exc)]}})
+        except UnknownSample as exc:
+            message = str(exc.args[0])
+            abort(422, message=message, errors={"json": {"sample": [message]}})
         headers = case_headers(case, etag_of(case))
         if case.replayed:
             headers["Idempotent-Replayed"] = "true"

@@ -7,6 +7,7 @@ All of it is configured from ``Config`` (see casesvc/config.py) and installed by
 from __future__ import annotations
 
 import hmac
+import io
 import re
 import threading
 from typing import Any
@@ -80,16 +81,17 @@ def limit_bodies(app: Flask, max_bytes: int, readers: int) -> None:
     """Answer 413 for a body over ``max_bytes``, and 400 for one that cannot be read whole,
     before any view runs.
 
-    ``MAX_CONTENT_LENGTH`` alone only fires when a view reads the body, and no view does
-    (POST /cases takes none). So the body is read here (and dropped) before the request
-    goes on: a declared ``Content-Length`` is checked up front, then its bytes are read, so
-    that a body which ends short (the client stopped sending) acts on nothing; a chunked
-    body is read until it ends or passes the limit.
+    ``MAX_CONTENT_LENGTH`` alone only fires when a view reads the body, and most views read
+    none. So the body is read here, whole, before the request goes on: a declared
+    ``Content-Length`` is checked up front, then its bytes are read, so that a body which
+    ends short (the client stopped sending) acts on nothing; a chunked body is read until
+    it ends or passes the limit. What was read is what the view then reads (POST /cases's
+    optional JSON body), from memory.
 
     A body that trickles in holds its thread while it is read, so at most ``readers``
     requests of a worker read one at once; a further one is answered 503 without being read,
-    and the worker's other threads stay free for everyone else (no client of the documented
-    API sends a body at all).
+    and the worker's other threads stay free for everyone else (the documented API's one
+    body is a few bytes, and optional).
     """
     app.config["MAX_CONTENT_LENGTH"] = max_bytes
     too_large = f"The request body is over the limit of {max_bytes} bytes."
@@ -119,29 +121,34 @@ def limit_bodies(app: Flask, max_bytes: int, readers: int) -> None:
         if not reading.acquire(blocking=False):
             abort(503, message=BUSY, headers={"Retry-After": "1"})
         try:
-            seen = _drain(environ["wsgi.input"], max_bytes + 1 if declared is None else declared)
+            body = _read(environ["wsgi.input"], max_bytes + 1 if declared is None else declared)
         finally:
             reading.release()
-        if declared is None and seen > max_bytes:
+        if declared is None and len(body) > max_bytes:
             abort(413, message=too_large)
-        if declared is not None and seen < declared:
+        if declared is not None and len(body) < declared:
             abort(400, message=CUT_SHORT)
+        environ["wsgi.input"] = io.BytesIO(body)  # the view reads it from here, whole
+        environ["CONTENT_LENGTH"] = str(len(body))
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
 
 
-def _drain(stream: Any, most: int) -> int:
-    """Read and drop up to ``most`` bytes of a request body; returns how many there were.
+def _read(stream: Any, most: int) -> bytes:
+    """Read up to ``most`` bytes of a request body.
 
     werkzeug's server raises ``OSError`` for a chunk it cannot decode or a connection lost
     mid-body: a 400. granian 2.8.9 raises nothing: it ends the body at such an error, so the
     bytes before it are all the app sees (docs/security.md).
     """
+    chunks: list[bytes] = []
     seen = 0
     try:
         while seen < most and (chunk := stream.read(min(64 * 1024, most - seen))):
+            chunks.append(chunk)
             seen += len(chunk)
     except OSError:
         abort(400, message=UNREADABLE)
-    return seen
+    return b"".join(chunks)
 
 
 def add_security_headers(app: Flask) -> None:

@@ -33,7 +33,8 @@ from casesvc.cli.common import (
 )
 from casesvc.cli.operator import db_group, serve, token_group
 from casesvc.config import DEFAULT_CLIENT
-from casesvc.lifecycle import Status
+from casesvc.determinations import Catalog
+from casesvc.lifecycle import ORDER, Status
 from casesvc.schemas import STATUSES
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
@@ -80,22 +81,47 @@ def main(ctx: click.Context, database_url: str | None) -> None:
     default=DEFAULT_CLIENT,
     show_default=True,
 )
+@click.option(
+    "--sample",
+    metavar="KEY",
+    help="The sample determination the case shows (`casesvc samples` lists them). "
+    "Default: one picked by the case's id.",
+)
 @json_option
 @with_version
 @database_url_option
 @pass_invocation
 def create(
-    invocation: Invocation, idempotency_key: str | None, client: str, as_json: bool
+    invocation: Invocation,
+    idempotency_key: str | None,
+    client: str,
+    sample: str | None,
+    as_json: bool,
 ) -> None:
     """Create a case, as POST /cases does.
 
     Prints the new case's id, or with --json the document POST /cases answers with.
     With --idempotency-key, running it again with the same KEY (and client) prints the
-    same case.
+    same case. With --sample KEY, the case shows that sample determination.
     """
     with invocation.service() as service:
-        case = service.create(idempotency_key, client=client)
+        case = service.create(idempotency_key, client=client, sample=sample)
     click.echo(output.case_json(case) if as_json else case.case_id)
+
+
+@main.command()
+@json_option
+@with_version
+@database_url_option
+@pass_invocation
+def samples(invocation: Invocation, as_json: bool) -> None:
+    """List the sample determinations a case can show (`create --sample KEY`).
+
+    Each key with its procedure, its verdict, and its own review timing under the timed
+    lifecycle where it has one. CASESVC_SAMPLES=DIR loads a team's own in their place.
+    """
+    catalog = Catalog.load(invocation.config.assets_dir)  # checked already: no database needed
+    click.echo(output.samples_json(catalog) if as_json else output.samples_table(catalog))
 
 
 @main.command()
@@ -114,8 +140,7 @@ def show(invocation: Invocation, case_id: str, as_json: bool) -> None:
     """
     with invocation.service() as service:
         case = service.get(case_id)
-        review = service.lifecycle.starts_after(Status.COMPLETE)
-    click.echo(output.case_json(case) if as_json else output.describe(case, review))
+    click.echo(output.case_json(case) if as_json else output.describe(case))
 
 
 @main.command("list")
@@ -160,7 +185,7 @@ def list_cases(
     "--to",
     "to_status",
     # A case starts out submitted, so the stages to move it to are the two after.
-    type=click.Choice([Status.PROCESSING.value, Status.COMPLETE.value]),
+    type=click.Choice([status.value for status in ORDER[1:]]),  # the stages a case moves to
     help="Move forward just far enough to reach this stage.",
 )
 @click.option("--all", "every", is_flag=True, help="Advance every case (with --by).")
@@ -229,12 +254,10 @@ def watch(invocation: Invocation, case_id: str, interval: float) -> None:
     """
     status: list[Status] = []  # the last one seen, for the Ctrl-C message
     with invocation.service() as service:
-        total = service.lifecycle.starts_after(Status.COMPLETE).total_seconds()
         try:
             output.follow(
                 lambda: service.get(case_id),
                 service.clock.now,
-                total,
                 wait=lambda: pause(interval),
                 on_status=status.append,
             )

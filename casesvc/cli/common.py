@@ -14,9 +14,11 @@ from typing import Any, NoReturn, TypeVar
 import click
 import peewee
 
-from casesvc.bootstrap import build_service, prepare_database
+from casesvc.bootstrap import build_service, check_plugins, prepare_database
 from casesvc.config import CLIENT_NAME_PATTERN, Config, ConfigError
 from casesvc.db import DatabaseUnavailable, SchemaBehind, close_all
+from casesvc.determinations import BadSample, UnknownSample
+from casesvc.lifecycle import UnknownLifecycle
 from casesvc.service import CannotAdvance, CaseNotFound, CaseService, InvalidIdempotencyKey
 
 EXIT_ERROR = 1
@@ -48,9 +50,11 @@ class Invocation:
         if self.database_url:
             overrides["database_url"] = self.database_url
         try:
-            return Config.from_env(**overrides)
-        except (ConfigError, ValueError) as exc:
+            config = Config.from_env(**overrides)
+            check_plugins(config)  # a bad sample file or lifecycle stops every command
+        except (ConfigError, BadSample, UnknownLifecycle, ValueError) as exc:
             fail(str(exc), EXIT_USAGE)
+        return config
 
     @contextlib.contextmanager
     def service(self) -> Iterator[CaseService]:
@@ -69,6 +73,8 @@ class Invocation:
             fail(f"no case has the id {exc}", EXIT_NOT_FOUND)
         except (CannotAdvance, InvalidIdempotencyKey) as exc:
             fail(str(exc), EXIT_USAGE)
+        except UnknownSample as exc:
+            fail(str(exc.args[0]), EXIT_USAGE)
         except peewee.PeeweeException as exc:
             fail(f"database error: {exc}")
         finally:

@@ -14,12 +14,16 @@ from typing import Any
 
 import click
 
-from casesvc.lifecycle import Status
+from casesvc.determinations import Determination
+from casesvc.lifecycle import ORDER, STAGES, Status
 from casesvc.representation import document
-from casesvc.schemas import STATUSES, CaseListItemSchema, CaseSchema
+from casesvc.schemas import CaseListItemSchema, CaseSchema
 from casesvc.service import CaseSnapshot
 
 WRAP = 88
+# The first stages that show the summary, and the steps with the verdict (lifecycle.STAGES).
+SUMMARY_FROM = next(status for status in ORDER if STAGES[status].shows_summary)
+STEPS_FROM = next(status for status in ORDER if STAGES[status].shows_steps)
 
 
 def case_json(case: CaseSnapshot) -> str:
@@ -35,6 +39,38 @@ def cases_json(cases: Iterable[CaseSnapshot]) -> str:
 
 def dump_json(value: Any) -> str:
     return json.dumps(value, indent=2)
+
+
+def samples_table(samples: Iterable[Determination]) -> str:
+    """``casesvc samples``: each sample's key, procedure, verdict and own timing."""
+    rows = [("KEY", "PROCEDURE", "MET", "REVIEW (TIMED)")]
+    for sample in samples:
+        timing = sample.review_seconds
+        rows.append(
+            (
+                sample.key,
+                sample.procedure_name,
+                "yes" if sample.is_met else "no",
+                "configured" if timing is None else f"{timing[0]:g} s / {timing[1]:g} s",
+            )
+        )
+    return table(rows)
+
+
+def samples_json(samples: Iterable[Determination]) -> str:
+    return dump_json(
+        [
+            {
+                "key": sample.key,
+                "procedure_name": sample.procedure_name,
+                "is_met": sample.is_met,
+                "review_seconds": None
+                if sample.review_seconds is None
+                else dict(zip(("processing", "complete"), sample.review_seconds, strict=True)),
+            }
+            for sample in samples
+        ]
+    )
 
 
 def duration(delta: dt.timedelta) -> str:
@@ -121,18 +157,26 @@ def advanced(case: CaseSnapshot) -> str:
 
 
 def met(case: CaseSnapshot) -> str:
-    if case.status is not Status.COMPLETE:
+    if not STAGES[case.status].shows_steps:
         return "-"
     return "yes" if case.determination.is_met else "no"
 
 
-def describe(case: CaseSnapshot, lifecycle_length: dt.timedelta) -> str:
+def next_stage(case: CaseSnapshot) -> str:
+    """When the case's next stage begins, as the lifecycle scheduled it."""
+    following = case.status.next
+    if following is None:
+        return "none: the review is complete"
+    if case.retry_after is None:
+        return f"{following} when moved on (casesvc advance --to {following})"
+    return f"{following} in {case.retry_after} s"
+
+
+def describe(case: CaseSnapshot) -> str:
     """The readable view of a case for ``show``."""
     d = case.determination
-    if case.retry_after is None:
-        next_stage = "none: the review is complete"
-    else:
-        next_stage = f"{STATUSES[case.status.rank + 1]} in {case.retry_after} s"
+    length = case.timeline.length
+    age = duration(case.age)
     if case.last_advanced_at is None:
         forwarded = "no"
     else:
@@ -141,20 +185,20 @@ def describe(case: CaseSnapshot, lifecycle_length: dt.timedelta) -> str:
     fields = [
         ("client", case.client),
         ("status", case.status.value),
-        ("age", f"{duration(case.age)} of the {duration(lifecycle_length)} review"),
+        ("age", age if length is None else f"{age} of the {duration(length)} review"),
         ("created", f"{case.created_at:%Y-%m-%d %H:%M:%S} UTC"),
-        ("next stage", next_stage),
+        ("next stage", next_stage(case)),
         ("fast-forwarded", forwarded),
         ("procedure", d.procedure_name),
         ("CPT codes", ", ".join(d.cpt_codes)),
-        ("criteria met", {"-": "not decided until complete"}.get(met(case), met(case))),
+        ("criteria met", {"-": f"not decided until {STEPS_FROM}"}.get(met(case), met(case))),
     ]
     doc = document(case)
     lines = [case.case_id, *(f"  {name:<15} {value}" for name, value in fields)]
-    summary = doc["summary"] or "appears once the case is processing"
+    summary = doc["summary"] or f"appears once the case is {SUMMARY_FROM}"
     lines.append(wrap(summary, first="  summary         ", rest=" " * 18))
     if not doc["steps"]:
-        lines.append("  steps           appear once the case is complete")
+        lines.append(f"  steps           appear once the case is {STEPS_FROM}")
         return "\n".join(lines)
     lines += ["", f"steps ({len(doc['steps'])})"]
     for step in doc["steps"]:
@@ -181,34 +225,36 @@ def wrap(text: str, *, first: str, rest: str) -> str:
 
 
 def status_line(case: CaseSnapshot, now: dt.datetime) -> str:
-    detail = {
-        Status.SUBMITTED: "waiting for review",
-        Status.PROCESSING: "summary ready",
-        Status.COMPLETE: f"criteria {'met' if case.determination.is_met else 'not met'}",
-    }[case.status]
+    stage = STAGES[case.status]
+    verdict = f"criteria {'met' if case.determination.is_met else 'not met'}"
+    detail = verdict if stage.shows_steps else stage.progress
     return f"{now:%H:%M:%S}  {case.status.value:<10}  at {duration(case.age)}  {detail}"
 
 
 def follow(
     read: Callable[[], CaseSnapshot],
     now: Callable[[], dt.datetime],
-    total: float,
     wait: Callable[[], None],
     on_status: Callable[[Status], None],
 ) -> None:
-    """``watch``'s loop: a progress bar over the review, a line at each status change,
-    until the case is complete. ``read`` reads the case, ``wait`` waits between reads."""
+    """``watch``'s loop: a line at each status change until the case is complete, and a
+    progress bar over the review when its length is scheduled. ``read`` reads the case,
+    ``wait`` waits between reads."""
     case = read()
+    length = case.timeline.length  # None: nothing scheduled (the manual lifecycle), no bar
+    total = None if length is None else length.total_seconds()
     status: Status | None = None
-    bar = ProgressBar(f"watching {case.case_id}", live=interactive())
+    bar = ProgressBar(f"watching {case.case_id}", live=interactive() and total is not None)
     while True:
         if case.status is not status:
             status = case.status
             on_status(status)
             bar.line_above(status_line(case, now()))
-        age = case.age.total_seconds()
-        bar.show(min(age / total, 1.0), f"{math.floor(min(age, total))}/{total:g} s {status}")
-        if status is Status.COMPLETE:
+        if total is not None:
+            age = case.age.total_seconds()
+            info = f"{math.floor(min(age, total))}/{total:g} s {status}"
+            bar.show(min(age / total, 1.0) if total else 1.0, info)
+        if status is ORDER[-1]:
             bar.finish()
             return
         wait()

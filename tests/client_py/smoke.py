@@ -5,7 +5,15 @@ import datetime as dt
 import itertools
 import sys
 
-from casesvc_client import ApiClient, CaseListItem, CasesApi, CaseStatus, CaseView, Configuration
+from casesvc_client import (
+    ApiClient,
+    CaseCreate,
+    CaseListItem,
+    CasesApi,
+    CaseStatus,
+    CaseView,
+    Configuration,
+)
 from casesvc_client.exceptions import ApiException, NotFoundException
 from example import create_and_wait
 
@@ -96,6 +104,18 @@ def main(base_url: str) -> None:
         assert isinstance(exc.data.message, str)
     else:
         raise AssertionError("get_case of an unknown id succeeded")
+
+    # create_case with its optional body: the sample named; an unknown one is a 422 that
+    # lists the valid ones.
+    chosen = api.create_case(case_create=CaseCreate(sample="lumbar-mri-met"))
+    assert "MRI Lumbar Spine without Contrast" == chosen.procedure_name
+    try:
+        api.create_case(case_create=CaseCreate(sample="no-such-sample"))
+    except ApiException as exc:
+        assert 422 == exc.status
+        assert "lumbar-mri-met" in (exc.body or "")
+    else:
+        raise AssertionError("create_case with an unknown sample succeeded")
 
     print(f"python client: ok ({len(listed)} cases listed, 404 is a NotFoundException)")
 

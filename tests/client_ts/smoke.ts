@@ -98,6 +98,19 @@ async function main(basePath: string): Promise<void> {
   assert.equal(body.code, 404);
   assert.equal(typeof body.message, "string");
 
+  // createCase with its optional body: the sample named; an unknown one is a 422 that
+  // lists the valid ones.
+  const chosen = await api.createCase({ caseCreate: { sample: "lumbar-mri-met" } });
+  assert.equal(chosen.procedureName, "MRI Lumbar Spine without Contrast");
+  const unknown = await api.createCase({ caseCreate: { sample: "no-such-sample" } }).then(
+    () => assert.fail("createCase with an unknown sample succeeded"),
+    (err: unknown) => err,
+  );
+  assert.ok(unknown instanceof ResponseError);
+  assert.equal(unknown.response.status, 422);
+  const refusal = ApiErrorFromJSON(await unknown.response.json());
+  assert.ok(refusal.message?.includes("lumbar-mri-met"));
+
   console.log(`typescript client: ok (${listed.length} cases listed, 404 is a ResponseError)`);
 }
 

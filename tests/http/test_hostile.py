@@ -211,7 +211,8 @@ BODIES = [
     ("no body", {}, 201),
     ("empty body", {"data": b""}, 201),
     ("small non-JSON body", {"data": b"\x00\xff not json"}, 201),
-    ("small JSON body", {"json": {"case_id": ANY_ID, "status": "complete"}}, 201),
+    # JSON bodies are POST's optional {"sample": KEY}: nothing else is taken, nor ignored.
+    ("small JSON body", {"json": {"case_id": ANY_ID, "status": "complete"}}, 422),
     ("wrong content type", {"data": "<case/>", "content_type": "application/xml"}, 201),
     ("form body", {"data": {"status": "complete"}}, 201),
     ("body at the limit", {"data": b"x" * 16_384}, 201),
@@ -224,14 +225,18 @@ BODIES = [
 
 @pytest.mark.parametrize(("what", "kwargs", "status"), BODIES, ids=[b[0] for b in BODIES])
 def test_post_bodies(http: FlaskClient, what: str, kwargs: dict[str, Any], status: int) -> None:
-    """POST /cases takes no body: one within the limit is ignored (never parsed), so its type
-    and content make no difference; one over the limit is a JSON 413 and creates nothing."""
+    """POST /cases reads only a JSON body (its optional {"sample": KEY}): any other within
+    the limit is ignored, so its type and content make no difference; a JSON body with any
+    other field is a 422; one over the limit is a JSON 413. Neither creates anything."""
     response = http.post("/cases", **kwargs)
 
     assert status == response.status_code
     if status == 201:
         assert "submitted" == response.json["status"]  # the body's "status" was ignored
         assert ANY_ID != response.json["case_id"]
+    elif status == 422:
+        assert {"case_id", "status"} == set(response.json["errors"]["json"])
+        assert [] == http.get("/cases").json["cases"]
     else:
         assert_json_error(response, 413, TOO_LARGE)
         assert [] == http.get("/cases").json["cases"]

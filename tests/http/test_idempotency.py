@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 from freezegun.api import FrozenDateTimeFactory
 
 from casesvc.cli import EXIT_USAGE, main
-from casesvc.lifecycle import Status
+from casesvc.lifecycle import Status, Timeline
 from casesvc.models import Case
 from casesvc.service import CaseService, InvalidIdempotencyKey
 
@@ -74,13 +74,16 @@ def test_concurrent_duplicate_insert_returns_the_winner(
 def test_insert_twice_with_one_key_hits_the_unique_index(service: CaseService) -> None:
     """The database itself refuses a second row with the same client and key, and takes
     the same key from another client."""
-    insert = service.store.insert
     now = service.clock.now()
-    insert("case_" + "0" * 24, now, "d", "clinic-a", KEY)
-    insert("case_" + "1" * 24, now, "d", "clinic-b", KEY)
+
+    def insert(case_id: str, client: str) -> None:
+        service.store.insert(case_id, now, "d", client, KEY, Timeline(now))
+
+    insert("case_" + "0" * 24, "clinic-a")
+    insert("case_" + "1" * 24, "clinic-b")
 
     with pytest.raises(peewee.IntegrityError):
-        insert("case_" + "2" * 24, now, "d", "clinic-a", KEY)
+        insert("case_" + "2" * 24, "clinic-a")
     assert 2 == Case.select().count()
 
 

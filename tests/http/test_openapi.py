@@ -36,6 +36,7 @@ SCHEMAS = {
     "CasePage",
     "CaseStatus",
     "CaseView",
+    "CaseCreate",
     "Evidence",
     "Health",
     "LogicItem",
@@ -43,7 +44,7 @@ SCHEMAS = {
     "StepOption",
 }
 OPERATIONS = {
-    ("post", "/cases"): ("createCase", {"201", "400", "401", "503", "default"}),
+    ("post", "/cases"): ("createCase", {"201", "400", "401", "422", "503", "default"}),
     ("get", "/cases"): ("listCases", {"200", "400", "401", "422", "503", "default"}),
     ("get", "/cases/{case_id}"): ("getCase", {"200", "304", "401", "404", "503", "default"}),
     ("get", "/healthz"): ("checkHealth", {"200", "default"}),

@@ -164,3 +164,37 @@ def test_cli_upgrade_of_a_database_ahead_fails_in_one_line(
     assert EXIT_ERROR == result.exit_code
     assert 1 == len(result.output.splitlines()), result.output
     assert "ahead of this casesvc" in result.output
+
+
+def test_cases_made_before_stage_instants_keep_the_default_timing(
+    empty: peewee.Database,
+) -> None:
+    """Migration 0007 gives every existing case the default timing (processing 10 s and
+    complete 30 s after its timeline start, to the microsecond), on both engines."""
+    import datetime as dt
+
+    from casesvc.store import INSTANT
+
+    with empty.connection_context():
+        runner = db.runner(empty, MIGRATIONS_DIR)
+        runner.up(target="0006_add_probes")
+        starts = [
+            dt.datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=dt.UTC),
+            dt.datetime(2026, 2, 28, 23, 59, 45, 999999, tzinfo=dt.UTC),
+        ]
+        for n, started in enumerate(starts):
+            empty.execute_sql(
+                "INSERT INTO cases (id, created_at, timeline_started_at, status, determination, "
+                "client) VALUES (%s, %s, %s, 'submitted', 'd', 'default')".replace(
+                    "%s", empty.param
+                ),
+                (f"case_{n}", INSTANT.db_value(started), INSTANT.db_value(started)),
+            )
+    db.upgrade(empty, MIGRATIONS_DIR)
+    with empty.connection_context(), Case.bind_ctx(empty):
+        rows = {c.id: (c.processing_at, c.complete_at) for c in Case.select()}
+
+    assert {
+        f"case_{n}": (s + dt.timedelta(seconds=10), s + dt.timedelta(seconds=30))
+        for n, s in enumerate(starts)
+    } == rows

@@ -10,7 +10,7 @@ from typing import Any
 import peewee
 import pytest
 
-from casesvc.lifecycle import Status
+from casesvc.lifecycle import Status, Timeline
 from casesvc.models import Case
 from casesvc.service import CaseService
 from casesvc.store import INSTANT, status_condition
@@ -21,13 +21,11 @@ AFTER = dt.datetime(2026, 2, 28, 1, 2, 3, 456789, tzinfo=dt.UTC)
 
 def built_each_time(service: CaseService, client: str | None, status: Status | None, after: bool):  # type: ignore[no-untyped-def]
     """The list query as plain peewee builds it for these values."""
-    processing_edge = NOW - service.lifecycle.processing_after
-    complete_edge = NOW - service.lifecycle.complete_after
     query = Case.select().order_by(Case.created_at.desc(), Case.id.desc())
     if client is not None:
         query = query.where(Case.client == client)
     if status is not None:
-        query = query.where(status_condition(status, processing_edge, complete_edge))
+        query = query.where(status_condition(status, NOW))
     if after:
         position = peewee.Tuple(Case.created_at, Case.id)
         query = query.where(position < peewee.Tuple(INSTANT.db_value(AFTER), "case_ab"))
@@ -52,8 +50,7 @@ def test_list_statement_matches_peewee(
             client=client,
             limit=51,
             status=status,
-            processing_edge=NOW - service.lifecycle.processing_after,
-            complete_edge=NOW - service.lifecycle.complete_after,
+            now=NOW,
             after=(AFTER, "case_ab") if after else None,
         )
 
@@ -76,6 +73,8 @@ def test_get_and_insert_statements_match_peewee(
         id="case_x",
         created_at=NOW,
         timeline_started_at=NOW,
+        processing_at=NOW + dt.timedelta(seconds=10),
+        complete_at=None,
         status="submitted",
         determination="d",
         client="clinic-a",
@@ -85,4 +84,6 @@ def test_get_and_insert_statements_match_peewee(
     assert [get] == executed_sql(lambda: store.get("case_x", None))
     assert [get_of_client] == executed_sql(lambda: store.get("case_x", "clinic-a"))
     assert [by_key] == executed_sql(lambda: store.get_by_key("clinic-a", "k-1"))
-    assert [insert] == executed_sql(lambda: store.insert("case_x", NOW, "d", "clinic-a", key))
+    timeline = Timeline(NOW, NOW + dt.timedelta(seconds=10))
+    inserted = executed_sql(lambda: store.insert("case_x", NOW, "d", "clinic-a", key, timeline))
+    assert [insert] == inserted

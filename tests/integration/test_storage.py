@@ -61,11 +61,15 @@ def seed(service: CaseService, n: int) -> None:
     rows = []
     for i in range(n):
         at = now - dt.timedelta(seconds=i)
+        sample = service.catalog[service.catalog.keys[i % len(service.catalog)]]
+        timeline = service.lifecycle.timeline(at, sample)  # as create writes it
         rows.append(
             {
                 "id": f"case_{i:024x}",
                 "created_at": at,
                 "timeline_started_at": at,
+                "processing_at": timeline.processing_at,
+                "complete_at": timeline.complete_at,
                 "status": "complete" if i >= 30 else "submitted",
                 "determination": service.catalog.keys[i % len(service.catalog)],
                 "client": ("clinic-a", "clinic-b")[i % 2],

@@ -1,7 +1,6 @@
 """Real `casesvc serve` processes on loopback ports."""
 
 import dataclasses
-import datetime as dt
 import functools
 import json
 import os
@@ -26,6 +25,7 @@ from casesvc.app import create_app
 from casesvc.cli import main, operator
 from casesvc.config import Config
 from casesvc.db import close_all
+from casesvc.lifecycle import Timed
 from casesvc.serving import STOP_SIGNALS, WorkerBoot
 from tests.fleet import wait_for
 from tests.servers import ROOT, cli, running_server
@@ -253,7 +253,7 @@ def test_the_worker_loader_survives_pickling(config: Config) -> None:
     service = parts_of(app).service
     close_all(service.database)
 
-    assert dt.timedelta(seconds=7) == service.lifecycle.processing_after
+    assert Timed.from_seconds(7.0, config.complete_after) == service.lifecycle
 
 
 def test_serve_on_localhost(database_url: str) -> None:

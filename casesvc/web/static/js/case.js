@@ -174,7 +174,8 @@ function renderTracker(status) {
 
 /**
  * What the page can know for sure: the time since the case was created (by this browser's
- * clock), and the time to the next stage (from the server's last Retry-After). The review's
+ * clock), and the time to the next stage (from the server's last Retry-After; none means the
+ * lifecycle scheduled nothing, and a reviewer moves the case on). The review's
  * own timeline can be fast-forwarded (`casesvc advance`), so time since creation is never
  * called the case's age.
  */
@@ -189,7 +190,12 @@ function renderClock() {
     return;
   }
   const following = STATUS_LABELS[STAGES[STAGES.indexOf(doc.status) + 1]];
-  const left = state.nextStageAt === null ? 0 : secondsLeft();
+  if (state.nextStageAt === null) {
+    // No Retry-After: nothing is scheduled (the manual lifecycle): a reviewer moves it on.
+    next.textContent = `${following}, once a reviewer moves it on`;
+    return;
+  }
+  const left = secondsLeft();
   next.textContent =
     left > 0 ? `${following} in ${formatDuration(left)}` : `${following}, any moment now`;
 }
