@@ -6,7 +6,9 @@ import dataclasses
 import datetime as dt
 import logging
 import os
+import re
 import shutil
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
@@ -235,3 +237,15 @@ def browser() -> Iterator[Any]:
         browser = launch_chromium(playwright)
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def team_review(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """docs/lifecycle.md's example lifecycle, taken from the page and put in a module of its
+    own outside casesvc, as a team would: its import path (``team_review:lifecycle``)."""
+    page = Path(__file__).resolve().parents[1] / "docs" / "lifecycle.md"
+    (code,) = re.findall(r"```python\n(.*?)```", page.read_text(), re.DOTALL)
+    (tmp_path / "team_review.py").write_text(code)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield "team_review:lifecycle"
+    sys.modules.pop("team_review", None)

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +20,6 @@ from casesvc.cli import EXIT_USAGE, main
 from casesvc.config import ASSETS_DIR
 from casesvc.determinations import Catalog
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "lifecycle.md"
 SAMPLES = Catalog.load(ASSETS_DIR)
 MET = next(s.key for s in SAMPLES if s.is_met)
 NOT_MET = next(s.key for s in SAMPLES if not s.is_met)
@@ -46,16 +42,6 @@ def read(http: FlaskClient, case_id: str) -> tuple[str, str | None]:
 
 def listed(http: FlaskClient, status: str) -> set[str]:
     return {c["case_id"] for c in http.get(f"/cases?status={status}").json["cases"]}
-
-
-@pytest.fixture
-def team_review(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The example of docs/lifecycle.md, as a module of the team's own: its import path."""
-    (code,) = re.findall(r"```python\n(.*?)```", DOC.read_text(), re.DOTALL)
-    (tmp_path / "team_review.py").write_text(code)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    yield "team_review:lifecycle"
-    sys.modules.pop("team_review", None)
 
 
 def test_the_documented_lifecycle_plugs_in_by_import_path(

@@ -4,10 +4,6 @@ import path, with a case that waits for a reviewer (no Retry-After), whom the CL
 
 from __future__ import annotations
 
-import re
-import sys
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,17 +17,7 @@ from devtools.live import live_server, pause_page_clock
 
 pytestmark = pytest.mark.sqlite_only  # what the browser sees does not depend on the engine
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "lifecycle.md"
 NOT_MET = next(s.key for s in Catalog.load(ASSETS_DIR) if not s.is_met)
-
-
-@pytest.fixture
-def team_review(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    (code,) = re.findall(r"```python\n(.*?)```", DOC.read_text(), re.DOTALL)
-    (tmp_path / "team_review.py").write_text(code)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    yield "team_review:lifecycle"
-    sys.modules.pop("team_review", None)
 
 
 def test_the_case_page_follows_a_case_that_waits_for_a_reviewer(
