@@ -27,7 +27,7 @@ import enum
 import importlib
 import math
 from collections.abc import Mapping
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 
 class Status(enum.StrEnum):
@@ -93,38 +93,39 @@ class CannotAdvance(ValueError):
     not offer (the message says which)."""
 
 
-@dataclasses.dataclass(frozen=True)
-class Timeline:
+class Timeline(NamedTuple):
     """When one case's review started, and when each later stage begins (None: not
     scheduled; the stage waits until the case is moved on). A later stage never begins
-    before an earlier one, and never without it."""
+    before an earlier one, and never without it: ``checked`` says so of a timeline a
+    lifecycle made. (A named tuple: the service builds one for every row it reads.)"""
 
     started: dt.datetime
     processing_at: dt.datetime | None = None
     complete_at: dt.datetime | None = None
 
-    def __post_init__(self) -> None:
+    def checked(self) -> Timeline:
+        """This timeline, if its stages are in order; ``ValueError`` if not."""
         if self.complete_at is not None and (
             self.processing_at is None or self.complete_at < self.processing_at
         ):
             raise ValueError(f"complete must begin at or after processing: {self}")
+        return self
 
     def begins(self, status: Status) -> dt.datetime | None:
         """The instant ``status`` begins (None: not scheduled)."""
-        if status is Status.SUBMITTED:
-            return self.started
-        return self.processing_at if status is Status.PROCESSING else self.complete_at
+        return self[_RANK[status]]
 
     def reached(self, status: Status, now: dt.datetime) -> bool:
-        begins = self.begins(status)
+        begins = self[_RANK[status]]
         return begins is not None and begins <= now
 
     def implied(self, now: dt.datetime) -> Status:
-        """The stage the timeline puts the case in at ``now`` (the store's SQL draws the same
-        bands: ``store.status_condition``)."""
-        for status in reversed(ORDER[1:]):
-            if self.reached(status, now):
-                return status
+        """The stage the timeline puts the case in at ``now``: the latest stage that has
+        begun (the store's SQL draws the same bands: ``store.status_condition``)."""
+        if self.complete_at is not None and self.complete_at <= now:
+            return Status.COMPLETE
+        if self.processing_at is not None and self.processing_at <= now:
+            return Status.PROCESSING
         return Status.SUBMITTED
 
     def shifted(self, by: dt.timedelta) -> Timeline:
@@ -189,8 +190,8 @@ class Lifecycle(abc.ABC):
     def retry_after(self, timeline: Timeline, status: Status, now: dt.datetime) -> int | None:
         """Whole seconds (rounded up, at least 1) until the stage after ``status``; None when
         there is none, or it is not scheduled (a client then polls at its own pace)."""
-        following = status.next
-        begins = None if following is None else timeline.begins(following)
+        rank = _RANK[status] + 1
+        begins = timeline[rank] if rank < len(ORDER) else None
         if begins is None:
             return None
         return max(1, math.ceil((begins - now).total_seconds()))

@@ -32,8 +32,10 @@ class UTCDateTimeField(peewee.Field):
             return None
         if isinstance(value, str):
             value = dt.datetime.fromisoformat(value)
+        if value.tzinfo is dt.UTC:  # SQLite's text, as written: already what is wanted
+            return value
         if value.tzinfo is None:  # written by hand without an offset: it is UTC
-            value = value.replace(tzinfo=dt.UTC)
+            return value.replace(tzinfo=dt.UTC)
         return value.astimezone(dt.UTC)
 
 

@@ -187,7 +187,7 @@ class CaseService:
         for _ in range(MAX_ID_ATTEMPTS):
             case_id = self._new_id()
             determination = chosen or self.catalog.pick(case_id)
-            timeline = self.lifecycle.timeline(now, determination)
+            timeline = self.lifecycle.timeline(now, determination).checked()
             try:
                 row = self.store.insert(
                     case_id, now, determination.key, client, idempotency_key, timeline
@@ -255,14 +255,14 @@ class CaseService:
     ) -> Timeline:
         """``case``'s timeline moved ``by`` a duration, or just far enough to reach ``to``."""
         if to is None:
-            return self.lifecycle.advance_by(case.timeline, by or dt.timedelta(0))
+            return self.lifecycle.advance_by(case.timeline, by or dt.timedelta(0)).checked()
         if to.rank < case.status.rank:
             raise CannotAdvance(
                 f"{case.case_id} is already {case.status}; a case cannot move back to {to}"
             )
         if to is case.status:
             return case.timeline
-        return self.lifecycle.advance_to(case.timeline, to, now)
+        return self.lifecycle.advance_to(case.timeline, to, now).checked()
 
     def _get(self, case_id: str, now: dt.datetime, client: str | None) -> CaseSnapshot:
         row = self.store.get(case_id, client) if looks_like_case_id(case_id) else None

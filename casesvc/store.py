@@ -49,10 +49,13 @@ if tuple(f.name for f in Case._meta.sorted_fields) != CaseRow._fields:
     raise ImportError("CaseRow must list the Case model's columns in order")
 
 
-def _row(values: tuple[Any, ...]) -> CaseRow:
+def _row(
+    values: tuple[Any, ...], to_instant: Callable[[Any], Any] = INSTANT.python_value
+) -> CaseRow:
     converted = list(values)
     for i in _DATETIME_COLUMNS:
-        converted[i] = INSTANT.python_value(converted[i])
+        if converted[i] is not None:  # an unscheduled stage, a case never fast-forwarded
+            converted[i] = to_instant(converted[i])
     return CaseRow(*converted)
 
 

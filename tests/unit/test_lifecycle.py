@@ -103,9 +103,10 @@ def test_timed_advance_to_brings_the_stage_to_now_and_keeps_the_gaps() -> None:
 
 def test_a_timeline_never_has_a_stage_before_the_one_it_follows() -> None:
     with pytest.raises(ValueError, match="complete must begin"):
-        Timeline(T0, None, at(30))
+        Timeline(T0, None, at(30)).checked()
     with pytest.raises(ValueError, match="complete must begin"):
-        Timeline(T0, at(30), at(10))
+        Timeline(T0, at(30), at(10)).checked()
+    assert Timeline(T0, at(10), at(10)) == Timeline(T0, at(10), at(10)).checked()
 
 
 def test_the_stages_in_order_show_more_and_never_less() -> None:
