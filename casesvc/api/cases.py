@@ -39,9 +39,9 @@ blp = Blueprint(
 )
 
 # POST /cases's optional body, documented here and parsed in the view only when there is one:
-# flask-smorest's `arguments` would run webargs on every POST, a quarter of a bodiless create's
-# cost in-process (docs/performance.md). An empty body is no body (a generated client sends a
-# JSON content type with an optional body it leaves out).
+# flask-smorest's `arguments` would run webargs on every POST, body or not (what that cost:
+# docs/performance.md). An empty body is no body (a generated client sends a JSON content
+# type with an optional body it leaves out).
 CREATE_BODY = {"required": False, "content": {"application/json": {"schema": CaseCreateSchema}}}
 
 
