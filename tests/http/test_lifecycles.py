@@ -7,6 +7,7 @@ which is loaded from that page by its import path, as a team would plug in its o
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -197,3 +198,20 @@ def test_a_case_whose_sample_is_gone_shows_its_ids_pick(
 
     expected = Catalog.load(folder).pick(case_id).procedure_name
     assert (200, expected) == (response.status_code, response.json["procedure_name"])
+
+
+def test_a_chunked_body_names_the_sample_too(http: FlaskClient) -> None:
+    """A body with no Content-Length (chunked) is read whole by the body limit first, then
+    parsed as any other."""
+    body = json.dumps({"sample": NOT_MET}).encode()
+    response = http.post(
+        "/cases",
+        input_stream=io.BytesIO(body),
+        headers={"Transfer-Encoding": "chunked", "Content-Type": "application/json"},
+        environ_overrides={"wsgi.input_terminated": True},  # what granian sets
+    )
+
+    assert (201, SAMPLES[NOT_MET].procedure_name) == (
+        response.status_code,
+        response.json["procedure_name"],
+    )
