@@ -93,10 +93,12 @@ def create_app(
         return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)
 
     from casesvc.api.cases import blp as cases_blp
+    from casesvc.api.cases import document_samples
     from casesvc.api.health import blp as health_blp
 
     api = make_api(app, api_info(service.lifecycle))
     api.register_blueprint(cases_blp)
+    document_samples(api, service.catalog.keys)
     api.register_blueprint(metrics.blp)
     api.register_blueprint(health_blp)
     database.init_app(app, api)

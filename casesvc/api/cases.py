@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Response, request
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import Api, Blueprint, abort
 
 from casesvc.api import current_parts
 from casesvc.api.responses import json_response, location_of
@@ -53,6 +53,13 @@ def create_body() -> dict[str, Any]:
         return {}
     body: dict[str, Any] = blp.ARGUMENTS_PARSER.parse(CaseCreateSchema(), request, location="json")
     return body
+
+
+def document_samples(api: Api, keys: tuple[str, ...]) -> None:
+    """The body's ``sample`` takes this app's sample keys (``CASESVC_SAMPLES``): the document
+    lists them, so a client knows them and a fuzzer tries them (any other is a 422)."""
+    sample = api.spec.components.schemas["CaseCreate"]["properties"]["sample"]
+    sample["enum"] = [*keys, None]  # null: no sample named (nullable)
 
 
 IDEMPOTENCY_KEY = {

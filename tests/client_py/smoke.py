@@ -105,17 +105,16 @@ def main(base_url: str) -> None:
     else:
         raise AssertionError("get_case of an unknown id succeeded")
 
-    # create_case with its optional body: the sample named; an unknown one is a 422 that
-    # lists the valid ones.
+    # create_case with its optional body: the sample named.
     chosen = api.create_case(case_create=CaseCreate(sample="lumbar-mri-met"))
     assert "MRI Lumbar Spine without Contrast" == chosen.procedure_name
+    # The document lists the server's sample keys, so the client refuses another itself.
     try:
-        api.create_case(case_create=CaseCreate(sample="no-such-sample"))
-    except ApiException as exc:
-        assert 422 == exc.status
-        assert "lumbar-mri-met" in (exc.body or "")
+        CaseCreate(sample="no-such-sample")
+    except ValueError as exc:
+        assert "lumbar-mri-met" in str(exc)
     else:
-        raise AssertionError("create_case with an unknown sample succeeded")
+        raise AssertionError("the client took a sample the server does not have")
 
     print(f"python client: ok ({len(listed)} cases listed, 404 is a NotFoundException)")
 

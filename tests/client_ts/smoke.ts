@@ -9,6 +9,7 @@ import {
   CaseView,
   Configuration,
   ResponseError,
+  type CaseCreate,
   type CaseListItem,
 } from "./api";
 import { createAndWait } from "./example";
@@ -102,7 +103,9 @@ async function main(basePath: string): Promise<void> {
   // lists the valid ones.
   const chosen = await api.createCase({ caseCreate: { sample: "lumbar-mri-met" } });
   assert.equal(chosen.procedureName, "MRI Lumbar Spine without Contrast");
-  const unknown = await api.createCase({ caseCreate: { sample: "no-such-sample" } }).then(
+  // The document lists the server's sample keys: another needs a cast to be sent at all.
+  const stray = { sample: "no-such-sample" } as unknown as CaseCreate;
+  const unknown = await api.createCase({ caseCreate: stray }).then(
     () => assert.fail("createCase with an unknown sample succeeded"),
     (err: unknown) => err,
   );

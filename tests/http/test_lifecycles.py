@@ -215,3 +215,16 @@ def test_a_chunked_body_names_the_sample_too(http: FlaskClient) -> None:
         response.status_code,
         response.json["procedure_name"],
     )
+
+
+def test_the_document_lists_this_apps_sample_keys(make_app: Any, tmp_path: Path) -> None:
+    """The body's `sample` lists the keys the app has: the shipped ones, or a team's own."""
+    folder = write_samples(tmp_path / "samples")
+    (folder / f"{MET}.json").rename(folder / "our-own.json")
+
+    def sample_keys(app: Any) -> list[str | None]:
+        schemas = app.test_client().get("/openapi.json").json["components"]["schemas"]
+        return list(schemas["CaseCreate"]["properties"]["sample"]["enum"])
+
+    assert [*SAMPLES.keys, None] == sample_keys(make_app())
+    assert [*Catalog.load(folder).keys, None] == sample_keys(make_app(assets_dir=folder))
