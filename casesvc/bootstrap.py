@@ -12,7 +12,7 @@ from casesvc.lifecycle import Lifecycle
 from casesvc.lifecycle import load as load_lifecycle
 from casesvc.service import CaseService
 
-__all__ = ["build_service", "check_plugins", "lifecycle_for", "prepare_database"]
+__all__ = ["build_service", "lifecycle_for", "load_plugins", "prepare_database"]
 
 
 def prepare_database(config: Config) -> None:
@@ -46,23 +46,28 @@ def lifecycle_for(config: Config) -> Lifecycle:
 
 
 def build_service(
-    config: Config, clock: Clock | None = None, lifecycle: Lifecycle | None = None
+    config: Config,
+    clock: Clock | None = None,
+    lifecycle: Lifecycle | None = None,
+    catalog: Catalog | None = None,
 ) -> CaseService:
-    """The case service for ``config``: what both the API and the CLI run on. It reads the
-    sample files (``BadSample`` names a bad one) and loads the lifecycle (``lifecycle``, or
-    the one ``config`` names); the database is connected on first use."""
+    """The case service for ``config``: what both the API and the CLI run on. Without a
+    ``lifecycle`` or a ``catalog`` it loads the ones ``config`` names (``load_plugins``);
+    the database is connected on first use."""
+    if lifecycle is None or catalog is None:
+        loaded = load_plugins(config)
+        lifecycle, catalog = lifecycle or loaded[0], catalog or loaded[1]
     return CaseService(
         database=db.open_database(config.database_url, connections=config.pool_size),
         clock=clock or SystemClock(),
-        lifecycle=lifecycle or lifecycle_for(config),
-        catalog=Catalog.load(config.assets_dir),
+        lifecycle=lifecycle,
+        catalog=catalog,
         secret_key=config.secret_key,
     )
 
 
-def check_plugins(config: Config) -> None:
-    """Load what ``config`` names outside the environment, the sample files and the
-    lifecycle, so that a bad one stops a command before it starts (``BadSample`` names the
-    file and the field; ``UnknownLifecycle`` the variable)."""
-    Catalog.load(config.assets_dir)
-    lifecycle_for(config)
+def load_plugins(config: Config) -> tuple[Lifecycle, Catalog]:
+    """What ``config`` names outside the environment: the lifecycle and the sample files,
+    loaded once, so that a bad one stops a command before it starts (``UnknownLifecycle``
+    names the variable; ``BadSample`` the file and the field)."""
+    return lifecycle_for(config), Catalog.load(config.assets_dir)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +106,7 @@ class Catalog:
     def __len__(self) -> int:
         return len(self.keys)
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[Determination]:
         return (self._by_key[key] for key in self.keys)
 
     def named(self, key: str) -> Determination:

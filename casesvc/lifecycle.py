@@ -115,10 +115,6 @@ class Timeline(NamedTuple):
         """The instant ``status`` begins (None: not scheduled)."""
         return self[_RANK[status]]
 
-    def reached(self, status: Status, now: dt.datetime) -> bool:
-        begins = self[_RANK[status]]
-        return begins is not None and begins <= now
-
     def implied(self, now: dt.datetime) -> Status:
         """The stage the timeline puts the case in at ``now``: the latest stage that has
         begun (the store's SQL draws the same bands: ``store.status_condition``)."""

@@ -83,10 +83,6 @@ class CaseSnapshot:
     replayed: bool = False
 
     @property
-    def timeline_started_at(self) -> dt.datetime:
-        return self.timeline.started
-
-    @property
     def fast_forwarded_by(self) -> dt.timedelta:
         """How far the case's timeline has been moved forward in all."""
         return self.created_at - self.timeline.started

@@ -33,7 +33,6 @@ from casesvc.cli.common import (
 )
 from casesvc.cli.operator import db_group, serve, token_group
 from casesvc.config import DEFAULT_CLIENT
-from casesvc.determinations import Catalog
 from casesvc.lifecycle import ORDER, Status
 from casesvc.schemas import STATUSES
 
@@ -120,7 +119,7 @@ def samples(invocation: Invocation, as_json: bool) -> None:
     Each key with its procedure, its verdict, and its own review timing under the timed
     lifecycle where it has one. CASESVC_SAMPLES=DIR loads a team's own in their place.
     """
-    catalog = Catalog.load(invocation.config.assets_dir)  # checked already: no database needed
+    catalog = invocation.catalog  # no database needed
     click.echo(output.samples_json(catalog) if as_json else output.samples_table(catalog))
 
 

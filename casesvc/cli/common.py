@@ -14,11 +14,11 @@ from typing import Any, NoReturn, TypeVar
 import click
 import peewee
 
-from casesvc.bootstrap import build_service, check_plugins, prepare_database
+from casesvc.bootstrap import build_service, load_plugins, prepare_database
 from casesvc.config import CLIENT_NAME_PATTERN, Config, ConfigError
 from casesvc.db import DatabaseUnavailable, SchemaBehind, close_all
-from casesvc.determinations import BadSample, UnknownSample
-from casesvc.lifecycle import UnknownLifecycle
+from casesvc.determinations import BadSample, Catalog, UnknownSample
+from casesvc.lifecycle import Lifecycle, UnknownLifecycle
 from casesvc.service import CannotAdvance, CaseNotFound, CaseService, InvalidIdempotencyKey
 
 EXIT_ERROR = 1
@@ -39,29 +39,43 @@ def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
 
 class Invocation:
     """What one run of ``casesvc`` shares between its commands: the database URL given,
-    the config read with it, and the service once one is needed."""
+    the config read with it (and the lifecycle and samples it names, loaded once), and the
+    service once one is needed."""
 
     def __init__(self, database_url: str | None) -> None:
         self.database_url = database_url  # a command's own --database-url may replace it
 
     @functools.cached_property
-    def config(self) -> Config:
+    def loaded(self) -> tuple[Config, Lifecycle, Catalog]:
+        """The config, and the lifecycle and samples it names: read once, on first use; a
+        bad one stops every command (one line, exit 2)."""
         overrides: dict[str, Any] = {}
         if self.database_url:
             overrides["database_url"] = self.database_url
         try:
             config = Config.from_env(**overrides)
-            check_plugins(config)  # a bad sample file or lifecycle stops every command
+            return (config, *load_plugins(config))
         except (ConfigError, BadSample, UnknownLifecycle, ValueError) as exc:
             fail(str(exc), EXIT_USAGE)
-        return config
+
+    @property
+    def config(self) -> Config:
+        return self.loaded[0]
+
+    @property
+    def lifecycle(self) -> Lifecycle:
+        return self.loaded[1]
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.loaded[2]
 
     @contextlib.contextmanager
     def service(self) -> Iterator[CaseService]:
         """The case service on an open connection; its errors become one line and an exit code."""
         try:
             prepare_database(self.config)
-            service = build_service(self.config)
+            service = build_service(self.config, lifecycle=self.lifecycle, catalog=self.catalog)
         except (SchemaBehind, DatabaseUnavailable) as exc:
             fail(str(exc))
         except Exception as exc:  # unreachable, unreadable, not a database: one line

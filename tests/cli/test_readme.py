@@ -225,8 +225,8 @@ def terminal(
     def start(found: list[Command]) -> Session:
         ids = itertools.chain(ids_shown(found), iter(new_case_id, None))
 
-        def with_those_ids(config: Config, clock: Any = None) -> CaseService:
-            built = build_service(config, clock)
+        def with_those_ids(config: Config, clock: Any = None, **loaded: Any) -> CaseService:
+            built = build_service(config, clock, **loaded)
             return CaseService(
                 database=built.database,
                 clock=built.clock,
