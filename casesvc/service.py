@@ -11,13 +11,13 @@ import re
 import secrets
 from collections.abc import Callable, Iterable
 
-import itsdangerous
 import peewee
 
 from casesvc.clock import Clock
 from casesvc.config import DEFAULT_CLIENT
 from casesvc.determinations import Catalog, Determination, UnknownSample
 from casesvc.lifecycle import STATUS_TABLE, CannotAdvance, Lifecycle, Status, Timeline
+from casesvc.pagetokens import InvalidPageToken, PageTokens
 from casesvc.store import CaseRow, CaseStore
 
 __all__ = [
@@ -55,10 +55,6 @@ def looks_like_case_id(value: str) -> bool:
 
 class CaseNotFound(LookupError):
     """No case has this id."""
-
-
-class InvalidPageToken(ValueError):
-    """A page token that this service did not issue for this query."""
 
 
 class InvalidIdempotencyKey(ValueError):
@@ -118,7 +114,7 @@ class CaseService:
         self.lifecycle = lifecycle
         self.catalog = catalog
         self._new_id = id_factory
-        self._tokens = itsdangerous.URLSafeSerializer(secret_key, salt="casesvc.page-token")
+        self._tokens = PageTokens(secret_key, valid_id=looks_like_case_id)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -144,11 +140,14 @@ class CaseService:
             limit=page_size + 1,
             status=status,
             now=now,
-            after=self._decode_token(page_token, query) if page_token else None,
+            after=self._tokens.decode(page_token, query) if page_token else None,
         )
         more = len(rows) > page_size
         snapshots = self._resolve(rows[:page_size], now)
-        token = self._encode_token(snapshots[-1], query) if more else None
+        token = None
+        if more:
+            last = snapshots[-1]
+            token = self._tokens.encode(last.created_at, last.case_id, query)
         return Page(snapshots, token)
 
     # -- writing ---------------------------------------------------------------------------
@@ -299,28 +298,3 @@ class CaseService:
         for status, ids in moved.items():
             self.store.write_forward(status, ids)
         return snapshots
-
-    # -- page tokens -----------------------------------------------------------------------
-
-    def _encode_token(self, last: CaseSnapshot, query: list[str | None]) -> str:
-        return self._tokens.dumps([last.created_at.isoformat(), last.case_id, query])
-
-    def _decode_token(self, token: str, query: list[str | None]) -> tuple[dt.datetime, str]:
-        # The payload is checked as strictly as if it were unsigned: the signing key of a
-        # development install is public, so a well-signed token can still be forged.
-        try:
-            payload = self._tokens.loads(token)
-            if not (isinstance(payload, list) and len(payload) == 3):
-                raise TypeError("page token payload is not a list of three")
-            created_at, case_id, for_query = payload
-            if not (isinstance(created_at, str) and isinstance(case_id, str)):
-                raise TypeError("page token position is not two strings")
-            instant = dt.datetime.fromisoformat(created_at)
-            if instant.tzinfo is None or not looks_like_case_id(case_id):
-                raise ValueError("page token payload is malformed")
-            instant = instant.astimezone(dt.UTC)
-        except (itsdangerous.BadData, ValueError, TypeError, OverflowError) as exc:
-            raise InvalidPageToken("page_token is not valid") from exc
-        if for_query != query:  # the caller's client and status filter, as a JSON list
-            raise InvalidPageToken("page_token belongs to a different query")
-        return instant, case_id

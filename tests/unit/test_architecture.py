@@ -35,6 +35,7 @@ LAYERS = {
     # the wiring every entry point starts from.
     "casesvc.schemas": 2,
     "casesvc.determinations": 2,
+    "casesvc.pagetokens": 2,
     "casesvc.service": 2,
     "casesvc.representation": 2,
     "casesvc.bootstrap": 2,
